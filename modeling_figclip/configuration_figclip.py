@@ -1,0 +1,109 @@
+"""FiGCLIP configuration: CLIP's text/vision configuration plus the Video Contextualizer and the loss switches."""
+
+from __future__ import annotations
+
+from transformers import CLIPConfig
+
+
+class FigClipConfig(CLIPConfig):
+    r"""
+    Configuration of a [`FigClipModel`]: everything [`CLIPConfig`] holds (text and vision towers, `projection_dim`,
+    `logit_scale_init_value`) plus the FiGCLIP additions from the paper (arXiv 2401.07669, §3–§5).
+
+    A plain CLIP configuration (`model_type="clip"`) can be turned into this one with `FigClipConfig(**clip.to_dict())`,
+    and `FigClipModel.from_pretrained("openai/clip-vit-base-patch32")` does so implicitly; the fields below then take
+    their defaults, which are the paper's settings.
+
+    Args:
+        vc_num_layers (`int`, *optional*, defaults to 6):
+            Depth of the Video Contextualizer, a pre-norm Transformer encoder over
+            `[video token, (event token, frame tokens) × events]`. The paper uses 6 layers.
+        vc_num_attention_heads (`int`, *optional*, defaults to 8):
+            Attention heads of the Video Contextualizer. Its width is `projection_dim` (the contextualiser works in
+            CLIP's joint embedding space), so `projection_dim` must be divisible by this number.
+        vc_intermediate_size (`int`, *optional*):
+            Feed-forward width of the Video Contextualizer; defaults to `4 * projection_dim`.
+        vc_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout inside the Video Contextualizer.
+        max_events (`int`, *optional*, defaults to 5):
+            Most events per video (VidSitu: 5 events of 2 s). Sizes the event-position embedding.
+        max_frames_per_event (`int`, *optional*, defaults to 4):
+            Most frames per event (the paper samples 4). Sizes the frame-position embedding.
+        video_loss_weight (`float`, *optional*, defaults to 0.25):
+            λ in `L = L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)`.
+        num_hard_negatives (`int`, *optional*, defaults to 4):
+            Verb-role-swapped prompts per event used as extra negatives in the event-level losses (N_vr).
+            `forward` accepts at most this many per event.
+        use_clip_event_loss (`bool`, *optional*, defaults to `True`):
+            Include `L_clip_event` (mean-pooled frames of an event vs its prompt).
+        use_vc_event_loss (`bool`, *optional*, defaults to `True`):
+            Include `L_vc_event` (contextualised event token vs its prompt).
+        use_clip_video_loss (`bool`, *optional*, defaults to `True`):
+            Include `L_clip_video` (mean of all frames vs the mean of the video's prompt embeddings).
+        use_vc_video_loss (`bool`, *optional*, defaults to `True`):
+            Include `L_vc_video` (contextualised video token vs the video's text embedding).
+        use_contextualizer (`bool`, *optional*, defaults to `True`):
+            Build and use the Video Contextualizer. With `False` the model has no contextualiser and the VC losses
+            are off (the "no contextualizer" ablation).
+        mask_duplicate_texts (`bool`, *optional*, defaults to `True`):
+            VidSitu often annotates two events of one clip identically. A text whose embedding equals the positive's
+            is then not a negative; with `True` such columns are left out of that row's softmax denominator instead
+            of being pushed away from their own video.
+        gather_across_processes (`bool`, *optional*, defaults to `True`):
+            Under `torch.distributed`, gather embeddings from every process before the loss, so the loss on P
+            processes equals the single-process loss on the same global batch.
+        freeze_text_encoder (`bool`, *optional*, defaults to `True`):
+            The paper keeps CLIP's text tower frozen; text features are then computed without gradients and can be
+            cached.
+    """
+
+    model_type = "figclip"
+
+    vc_num_layers: int = 6
+    vc_num_attention_heads: int = 8
+    vc_intermediate_size: int | None = None
+    vc_dropout: float = 0.0
+    max_events: int = 5
+    max_frames_per_event: int = 4
+    video_loss_weight: float = 0.25
+    num_hard_negatives: int = 4
+    use_clip_event_loss: bool = True
+    use_vc_event_loss: bool = True
+    use_clip_video_loss: bool = True
+    use_vc_video_loss: bool = True
+    use_contextualizer: bool = True
+    mask_duplicate_texts: bool = True
+    gather_across_processes: bool = True
+    freeze_text_encoder: bool = True
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        self.validate_figclip()
+
+    def validate_figclip(self) -> None:
+        """Raise a `ValueError` naming the field when a FiGCLIP setting is inconsistent."""
+        projection_dim = self.projection_dim
+        if self.vc_num_attention_heads <= 0 or projection_dim % self.vc_num_attention_heads != 0:
+            raise ValueError(
+                f"projection_dim ({projection_dim}) must be divisible by vc_num_attention_heads "
+                f"({self.vc_num_attention_heads}): the Video Contextualizer works at CLIP's embedding width."
+            )
+        for name in ("vc_num_layers", "max_events", "max_frames_per_event"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.num_hard_negatives < 0:
+            raise ValueError(f"num_hard_negatives must be >= 0, got {self.num_hard_negatives}.")
+        if self.video_loss_weight < 0:
+            raise ValueError(f"video_loss_weight must be >= 0, got {self.video_loss_weight}.")
+        if not any(self.enabled_losses.values()):
+            raise ValueError("At least one loss term must be on (use_clip_event_loss, use_vc_event_loss, ...).")
+
+    @property
+    def enabled_losses(self) -> dict[str, bool]:
+        """Which of the four loss terms are on; VC terms are off without a contextualiser."""
+        return {
+            "clip_event": self.use_clip_event_loss,
+            "vc_event": self.use_vc_event_loss and self.use_contextualizer,
+            "clip_video": self.use_clip_video_loss,
+            "vc_video": self.use_vc_video_loss and self.use_contextualizer,
+        }

@@ -1,0 +1,83 @@
+"""Tokenizer helpers: a deterministic CLIP-style tokenizer built from a word list, and a guard against empty tokenizers.
+
+Why hand-built: BPE *training* in `tokenizers` is not deterministic (ids differ between runs even with one thread),
+and no pretrained tokenizer can be downloaded offline. A CLIP BPE tokenizer whose merges spell out a fixed word list
+is deterministic, round-trips through `save_pretrained`, and behaves like the real one: byte-level, lower-cased,
+`</w>` end-of-word suffix, `<|startoftext|>`/`<|endoftext|>` specials. Words outside the list fall back to bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from transformers import CLIPTokenizer, PreTrainedTokenizerBase
+
+BOS_TOKEN = "<|startoftext|>"
+EOS_TOKEN = "<|endoftext|>"
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """The byte → printable-unicode table of GPT-2/CLIP byte-level BPE (printable bytes map to themselves)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    table, extra = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            table[byte] = chr(byte)
+        else:
+            table[byte] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+def build_word_level_clip_tokenizer(words: Iterable[str], model_max_length: int = 77) -> CLIPTokenizer:
+    """Build a deterministic CLIP tokenizer in which every word of `words` is a single token.
+
+    Ids: 0 = `<|startoftext|>`, 1 = `<|endoftext|>` (also used for padding, as in CLIP), then the 256 byte symbols,
+    their 256 end-of-word variants, then one id per merged sub-word in order of first appearance.
+
+    Args:
+        words: words to keep whole (lower-cased; punctuation-free words work best, as CLIP's pre-tokenizer splits
+            letters, digits and punctuation apart).
+        model_max_length: the tokenizer's truncation length (CLIP uses 77).
+    """
+    byte_symbols = list(_bytes_to_unicode().values())
+    vocab: dict[str, int] = {BOS_TOKEN: 0, EOS_TOKEN: 1}
+    for symbol in byte_symbols:
+        vocab[symbol] = len(vocab)
+    for symbol in byte_symbols:
+        vocab[symbol + "</w>"] = len(vocab)
+
+    merges: list[tuple[str, str]] = []
+    seen_merges: set[tuple[str, str]] = set()
+    byte_table = _bytes_to_unicode()
+    for word in dict.fromkeys(w.strip().lower() for w in words):
+        if not word or any(c.isspace() for c in word):
+            continue
+        symbols = [byte_table[b] for b in word.encode("utf-8")]
+        symbols[-1] += "</w>"
+        # Merge left to right: ((w a) l) k</w>. Each merge is added once, so shared prefixes reuse it.
+        current = symbols[0]
+        for nxt in symbols[1:]:
+            pair = (current, nxt)
+            current = current + nxt
+            if pair not in seen_merges:
+                seen_merges.add(pair)
+                merges.append(pair)
+                vocab.setdefault(current, len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
+
+
+def check_tokenizer(tokenizer: PreTrainedTokenizerBase, source: str = "tokenizer") -> PreTrainedTokenizerBase:
+    """Raise a clear error for the offline trap where `CLIPTokenizer.from_pretrained(<missing>)` returns an empty tokenizer.
+
+    An empty CLIP tokenizer has only its special tokens, so every word maps to the same id and every prompt gets the
+    same embedding — training would run and silently learn nothing.
+    """
+    if len(tokenizer) <= 3:
+        raise ValueError(
+            f"The tokenizer loaded from {source!r} has only {len(tokenizer)} tokens, so every word would map to the same "
+            "id. This happens when `CLIPTokenizer.from_pretrained` is given a Hub id offline or a directory without "
+            "tokenizer files. Load it with `AutoTokenizer.from_pretrained` from a directory that holds "
+            "tokenizer.json (or vocab.json + merges.txt)."
+        )
+    return tokenizer
