@@ -1,0 +1,41 @@
+"""FiGCLIP-HF: fine-grained CLIP adaptation via densely annotated videos (arXiv 2401.07669), for Hugging Face.
+
+Importing this package registers `model_type="figclip"` with `AutoConfig` and `AutoModel`, so
+`AutoModel.from_pretrained(<figclip checkpoint>)` returns a `FigClipModel`.
+"""
+
+from transformers import AutoConfig, AutoModel
+
+from .adapters import (
+    LORA_TARGETS,
+    add_figclip_adapters,
+    figclip_lora_config,
+    load_figclip_adapters,
+    merge_figclip_adapters,
+    to_clip_model,
+    trainable_parameter_report,
+)
+from .configuration_figclip import FigClipConfig
+from .modeling_figclip import FigClipModel, FigClipOutput, FigClipVideoOutput
+from .processing_figclip import FigClipProcessor
+
+AutoConfig.register(FigClipConfig.model_type, FigClipConfig, exist_ok=True)
+AutoModel.register(FigClipConfig, FigClipModel, exist_ok=True)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LORA_TARGETS",
+    "FigClipConfig",
+    "FigClipModel",
+    "FigClipOutput",
+    "FigClipProcessor",
+    "FigClipVideoOutput",
+    "__version__",
+    "add_figclip_adapters",
+    "figclip_lora_config",
+    "load_figclip_adapters",
+    "merge_figclip_adapters",
+    "to_clip_model",
+    "trainable_parameter_report",
+]

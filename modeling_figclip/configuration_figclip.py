@@ -77,6 +77,9 @@ class FigClipConfig(CLIPConfig):
     freeze_text_encoder: bool = True
 
     def __post_init__(self, **kwargs):
+        # A plain CLIP config.json carries `model_type: "clip"`; keep the class's own type so a saved FiGCLIP
+        # checkpoint resolves to FigClipModel through AutoModel.
+        kwargs.pop("model_type", None)
         super().__post_init__(**kwargs)
         self.validate_figclip()
 
@@ -97,6 +100,15 @@ class FigClipConfig(CLIPConfig):
             raise ValueError(f"video_loss_weight must be >= 0, got {self.video_loss_weight}.")
         if not any(self.enabled_losses.values()):
             raise ValueError("At least one loss term must be on (use_clip_event_loss, use_vc_event_loss, ...).")
+
+    @classmethod
+    def from_clip_config(cls, clip_config, **figclip_kwargs) -> "FigClipConfig":
+        """A FiGCLIP configuration with the towers of `clip_config` (a `CLIPConfig`) and FiGCLIP `figclip_kwargs`."""
+        values = clip_config.to_dict()
+        for key in ("model_type", "architectures", "transformers_version"):
+            values.pop(key, None)
+        values.update(figclip_kwargs)
+        return cls(**values)
 
     @property
     def enabled_losses(self) -> dict[str, bool]:

@@ -1,0 +1,210 @@
+"""LoRA adapters for FiGCLIP, built on peft (paper §3.2: LoRA r=64 on the image encoder's q/k/v only).
+
+The adapter holds the LoRA matrices of the vision tower and — as a peft `modules_to_save` entry — the whole Video
+Contextualizer, so `save_pretrained` writes everything a FiGCLIP checkpoint adds to CLIP into
+`adapter_config.json` + `adapter_model.safetensors`. Loading works three ways:
+
+- `FigClipModel.from_pretrained(adapter_dir_or_repo)` (transformers reads `base_model_name_or_path`, loads the base,
+  then the adapter),
+- `PeftModel.from_pretrained(FigClipModel.from_pretrained(base), adapter_dir)`,
+- `load_figclip_adapters(base_model, adapter_dir)` below.
+
+`merge_figclip_adapters` folds LoRA into the weights; `to_clip_model` then drops the contextualiser and returns a
+plain `CLIPModel` for consumers that know nothing of FiGCLIP (its image embeddings equal the adapted model's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import CLIPConfig, CLIPModel
+
+from .modeling_figclip import FigClipModel
+
+CONTEXTUALIZER_MODULE = "video_contextualizer"
+
+# peft matches a string `target_modules` as a full-name regex. The tower prefix keeps the text tower (whose layers
+# use the same `q_proj`/`k_proj`/`v_proj` names) and the contextualiser (whose layers do too) out of the adapter.
+LORA_TARGETS: dict[str, str] = {
+    # the paper's choice
+    "vision_qkv": r".*vision_model\.encoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj)",
+    # ablation: every linear layer of the vision tower's blocks (q/k/v + out/fc1/fc2)
+    "vision_all_linear": r".*vision_model\.encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|out_proj)|mlp\.(fc1|fc2))",
+    # ablation "tuned text encoder": q/k/v of both towers
+    "vision_and_text_qkv": r".*(vision_model|text_model)\.encoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj)",
+}
+
+
+def figclip_lora_config(
+    r: int = 64,
+    lora_alpha: int | None = None,
+    lora_dropout: float = 0.0,
+    targets: str = "vision_qkv",
+    train_contextualizer: bool = True,
+) -> LoraConfig:
+    """The peft `LoraConfig` of a FiGCLIP adapter.
+
+    Args:
+        r: LoRA rank (paper: 64).
+        lora_alpha: LoRA scaling numerator; defaults to `r` (scale 1). The paper does not report it.
+        lora_dropout: dropout on the LoRA branch.
+        targets: a key of `LORA_TARGETS` ("vision_qkv" is the paper's) or a custom full-name regex.
+        train_contextualizer: put the Video Contextualizer in `modules_to_save` (trained and saved with the adapter).
+    """
+    target_modules = LORA_TARGETS.get(targets, targets)
+    return LoraConfig(
+        r=r,
+        lora_alpha=lora_alpha if lora_alpha is not None else r,
+        lora_dropout=lora_dropout,
+        target_modules=target_modules,
+        modules_to_save=[CONTEXTUALIZER_MODULE] if train_contextualizer else None,
+        bias="none",
+        # No task_type: peft's FEATURE_EXTRACTION wrapper would impose a text-only forward signature on CLIP.
+    )
+
+
+def add_figclip_adapters(
+    model: FigClipModel,
+    lora_config: LoraConfig | None = None,
+    **lora_kwargs,
+) -> PeftModel:
+    """Freeze `model` and attach FiGCLIP's adapters; trainable = exactly LoRA + the Video Contextualizer.
+
+    CLIP's temperature stays frozen (the paper keeps CLIP's scale; a bare parameter could not be saved in a peft
+    adapter anyway).
+
+    Args:
+        model: a `FigClipModel` (e.g. `FigClipModel.from_pretrained("openai/clip-vit-base-patch32")`).
+        lora_config: a peft `LoraConfig`; default `figclip_lora_config(**lora_kwargs)`.
+    """
+    if not isinstance(model, FigClipModel):
+        raise TypeError(f"add_figclip_adapters expects a FigClipModel, got {type(model).__name__}.")
+    if lora_config is None:
+        lora_config = figclip_lora_config(
+            train_contextualizer=model.video_contextualizer is not None, **lora_kwargs
+        )
+    elif lora_kwargs:
+        raise ValueError(f"Pass either lora_config or LoRA keyword arguments, not both (got {sorted(lora_kwargs)}).")
+    if model.video_contextualizer is None and lora_config.modules_to_save:
+        lora_config.modules_to_save = [m for m in lora_config.modules_to_save if m != CONTEXTUALIZER_MODULE] or None
+    model.requires_grad_(False)
+    return get_peft_model(model, lora_config)
+
+
+@dataclass
+class TrainableParameterReport:
+    """Parameter counts of a (possibly adapted) FiGCLIP model."""
+
+    total: int
+    trainable: int
+    lora: int
+    contextualizer: int
+    other_trainable: list[str]
+
+    @property
+    def trainable_percent(self) -> float:
+        return 100.0 * self.trainable / max(self.total, 1)
+
+    def as_table(self) -> str:
+        """A small markdown table for logs and model cards."""
+        rows = [
+            ("total parameters", f"{self.total:,}"),
+            ("trainable parameters", f"{self.trainable:,} ({self.trainable_percent:.2f}%)"),
+            ("  LoRA", f"{self.lora:,}"),
+            ("  Video Contextualizer", f"{self.contextualizer:,}"),
+            ("  other trainable", ", ".join(self.other_trainable) or "none"),
+        ]
+        return "| | count |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
+
+
+def trainable_parameter_report(model: torch.nn.Module) -> TrainableParameterReport:
+    """Count total/trainable parameters and split the trainable ones into LoRA, contextualiser and anything else.
+
+    peft's `modules_to_save` keeps a frozen copy of the original contextualiser next to the trained one; only the
+    trained copy is counted as trainable, and the frozen original is not counted in `total` twice.
+    """
+    total = trainable = lora = contextualizer = 0
+    other: list[str] = []
+    for name, parameter in model.named_parameters():
+        if ".original_module." in name:
+            continue
+        count = parameter.numel()
+        total += count
+        if not parameter.requires_grad:
+            continue
+        trainable += count
+        if "lora_" in name:
+            lora += count
+        elif CONTEXTUALIZER_MODULE in name:
+            contextualizer += count
+        else:
+            other.append(name)
+    return TrainableParameterReport(total, trainable, lora, contextualizer, other)
+
+
+def load_figclip_adapters(base_model: FigClipModel, adapter_path: str, is_trainable: bool = False, **kwargs) -> PeftModel:
+    """Load a saved FiGCLIP adapter (local directory or Hub repo id) onto `base_model`.
+
+    `is_trainable=True` to continue training (peft loads adapters in inference mode otherwise).
+    """
+    return PeftModel.from_pretrained(base_model, adapter_path, is_trainable=is_trainable, **kwargs)
+
+
+def merge_figclip_adapters(model: PeftModel | FigClipModel) -> FigClipModel:
+    """Fold LoRA weights into the base weights and unwrap the contextualiser; returns a plain `FigClipModel`.
+
+    A `FigClipModel` that carries adapters through transformers' integration (`from_pretrained(adapter_dir)`) is
+    merged the same way.
+    """
+    if isinstance(model, PeftModel):
+        return model.merge_and_unload()
+    if getattr(model, "_hf_peft_config_loaded", False):
+        # transformers' PeftAdapterMixin: wrap the injected layers in a PeftModel view to merge them.
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        for module in model.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.merge()
+        _unwrap_injected_layers(model)
+        model._hf_peft_config_loaded = False
+        return model
+    return model
+
+
+def _unwrap_injected_layers(model: torch.nn.Module) -> None:
+    """Replace merged peft layers by their base layers and `modules_to_save` wrappers by the trained module."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    for name, module in list(model.named_modules()):
+        if isinstance(module, (BaseTunerLayer, ModulesToSaveWrapper)):
+            parent_name, _, child_name = name.rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            if isinstance(module, ModulesToSaveWrapper):
+                replacement = module.modules_to_save[module.active_adapter] if module.active_adapter else module.original_module
+            else:
+                replacement = module.get_base_layer()
+            setattr(parent, child_name, replacement)
+
+
+def to_clip_model(model: FigClipModel | PeftModel) -> CLIPModel:
+    """A plain `CLIPModel` with the (merged) CLIP weights of `model`; the Video Contextualizer is dropped.
+
+    Any CLIP consumer (pipelines, CLIP_benchmark adapters, MTEB) can use the result; its image and text embeddings
+    equal those of the adapted FiGCLIP model.
+    """
+    merged = merge_figclip_adapters(model)
+    clip_config = CLIPConfig(
+        text_config=merged.config.text_config.to_dict(),
+        vision_config=merged.config.vision_config.to_dict(),
+        projection_dim=merged.config.projection_dim,
+        logit_scale_init_value=merged.config.logit_scale_init_value,
+    )
+    clip = CLIPModel(clip_config)
+    state = {k: v for k, v in merged.state_dict().items() if not k.startswith(CONTEXTUALIZER_MODULE + ".")}
+    missing, unexpected = clip.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"Converting to CLIPModel left missing={missing} unexpected={unexpected} weights.")
+    return clip.to(dtype=next(merged.parameters()).dtype)

@@ -1,0 +1,165 @@
+"""FiGCLIP's hierarchical contrastive losses (paper §4–§5), with hard negatives and data-parallel gathering.
+
+All four terms are CLIP-style symmetric InfoNCE with CLIP's logit scale:
+
+    L = L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)
+
+Event level (`info_nce_with_hard_negatives`): each present event of the (global) batch is a row. The other events of
+the same video are in the batch, so they are in-batch negatives automatically (the paper's "natural hard negatives").
+The N verb-role-swapped prompts of an event are appended to *that event's* video→text row only, as extra terms in the
+softmax denominator; they have no image, so they cannot enter the text→video direction.
+
+Duplicates: VidSitu often annotates two events of a clip identically, and a text is never its own negative. Texts
+carry integer keys (equal key = identical text); a column whose key equals the row's positive key is removed from
+that row's denominator instead of being treated as a negative.
+
+Data parallelism follows open_clip's `gather_with_grad`: every process gathers the whole global batch with
+`torch.distributed.nn.functional.all_gather` (differentiable), computes the full global loss, and receives gradient
+for its own shard from every process. After DDP averages gradients over P processes, they equal the single-process
+gradients on the global batch, and the loss value equals the single-process loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+_HASH_MULTIPLIER = 1_000_003  # odd multiplier for a rolling hash; int64 overflow wraps deterministically
+
+
+def text_keys_from_input_ids(input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Integer key per token sequence (last dim), equal iff the unpadded sequences are equal (up to hash collisions).
+
+    The key is a content hash rather than `torch.unique` ids so that it is identical across processes.
+    """
+    ids = input_ids.long()
+    if attention_mask is not None:
+        ids = torch.where(attention_mask.bool(), ids + 1, torch.zeros_like(ids))  # padding hashes as 0
+    else:
+        ids = ids + 1
+    keys = torch.zeros(ids.shape[:-1], dtype=torch.long, device=ids.device)
+    for position in range(ids.shape[-1]):
+        keys = keys * _HASH_MULTIPLIER + ids[..., position]
+    return keys
+
+
+def text_keys_from_embeddings(embeddings: torch.Tensor) -> torch.Tensor:
+    """Integer key per embedding (last dim) from its exact bit pattern: equal iff the vectors are bit-identical.
+
+    Used when precomputed (cached) text embeddings are passed without keys: a cache returns the very same tensor for
+    the same string, so exact equality is the right notion of "same text" (no similarity threshold).
+    """
+    bits = embeddings.detach().float().contiguous().view(torch.int32).long()
+    keys = torch.zeros(bits.shape[:-1], dtype=torch.long, device=bits.device)
+    for position in range(bits.shape[-1]):
+        keys = keys * _HASH_MULTIPLIER + bits[..., position]
+    return keys
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def gather_batch(tensors: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:
+    """Concatenate per-video tensors (first dim = local batch) from every process, in rank order.
+
+    Local batch sizes may differ between processes (the last batch of an epoch): tensors are zero-padded to the
+    largest size for the collective and trimmed afterwards. Tensors that require grad are gathered with the
+    differentiable all-gather; bool tensors travel as uint8 (gloo has no bool all-gather).
+    """
+    world_size, _ = _world()
+    if world_size == 1:
+        return tensors
+    reference = next(t for t in tensors.values() if t is not None)
+    local_size = torch.tensor([reference.shape[0]], device=reference.device, dtype=torch.long)
+    sizes = [torch.zeros_like(local_size) for _ in range(world_size)]
+    dist.all_gather(sizes, local_size)
+    sizes_list = [int(s.item()) for s in sizes]
+    max_size = max(sizes_list)
+
+    gathered: dict[str, torch.Tensor | None] = {}
+    for name, tensor in tensors.items():
+        if tensor is None:
+            gathered[name] = None
+            continue
+        is_bool = tensor.dtype == torch.bool
+        payload = tensor.to(torch.uint8) if is_bool else tensor
+        if payload.shape[0] < max_size:
+            pad = payload.new_zeros((max_size - payload.shape[0], *payload.shape[1:]))
+            payload = torch.cat([payload, pad], dim=0)
+        if payload.requires_grad:
+            parts = torch.distributed.nn.functional.all_gather(payload.contiguous())
+        else:
+            parts = [torch.empty_like(payload) for _ in range(world_size)]
+            dist.all_gather(parts, payload.contiguous())
+        merged = torch.cat([part[:size] for part, size in zip(parts, sizes_list)], dim=0)
+        gathered[name] = merged.bool() if is_bool else merged
+    return gathered
+
+
+def info_nce_with_hard_negatives(
+    visual_embeds: torch.Tensor,
+    text_embeds: torch.Tensor,
+    logit_scale: torch.Tensor,
+    text_keys: torch.Tensor | None = None,
+    negative_embeds: torch.Tensor | None = None,
+    negative_valid: torch.Tensor | None = None,
+    negative_keys: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Symmetric InfoNCE between M visual and M text embeddings (pairs on the diagonal) with per-row hard negatives.
+
+    Args:
+        visual_embeds: `(M, D)` L2-normalised.
+        text_embeds: `(M, D)` L2-normalised; row i is the positive of visual row i.
+        logit_scale: scalar multiplier (already exponentiated).
+        text_keys: `(M,)` integer text identities; columns j != i with `text_keys[j] == text_keys[i]` are dropped
+            from row i (in both directions). None: every off-diagonal column is a negative.
+        negative_embeds: `(M, N, D)` L2-normalised hard negatives of each row, appended to the visual→text row only.
+        negative_valid: `(M, N)` bool, False for padding negatives.
+        negative_keys: `(M, N)` integer identities; a negative whose key equals the row's positive key is dropped.
+
+    Returns:
+        `(loss, logits (M, M) visual→text, negative_logits (M, N) or None)`; masked entries are `-inf`.
+    """
+    logits = logit_scale * visual_embeds @ text_embeds.t()
+    num_rows = logits.shape[0]
+    eye = torch.eye(num_rows, dtype=torch.bool, device=logits.device)
+    if text_keys is not None:
+        same_text = (text_keys[:, None] == text_keys[None, :]) & ~eye
+        logits = logits.masked_fill(same_text, float("-inf"))
+
+    negative_logits = None
+    row_logits = logits
+    if negative_embeds is not None and negative_embeds.shape[1] > 0:
+        negative_logits = logit_scale * torch.einsum("md,mnd->mn", visual_embeds, negative_embeds)
+        drop = torch.zeros_like(negative_logits, dtype=torch.bool)
+        if negative_valid is not None:
+            drop |= ~negative_valid
+        if negative_keys is not None and text_keys is not None:
+            drop |= negative_keys == text_keys[:, None]
+        negative_logits = negative_logits.masked_fill(drop, float("-inf"))
+        row_logits = torch.cat([logits, negative_logits], dim=1)
+
+    targets = torch.arange(num_rows, device=logits.device)
+    loss_visual_to_text = F.cross_entropy(row_logits.float(), targets)
+    loss_text_to_visual = F.cross_entropy(logits.t().float(), targets)
+    return (loss_visual_to_text + loss_text_to_visual) / 2, logits, negative_logits
+
+
+def video_text_embeddings(text_event_embeds: torch.Tensor, event_mask: torch.Tensor) -> torch.Tensor:
+    """Video-level text embedding: the normalised mean of the present events' (normalised) prompt embeddings."""
+    weights = event_mask.to(text_event_embeds.dtype).unsqueeze(-1)
+    summed = (text_event_embeds * weights).sum(dim=1)
+    return F.normalize(summed, dim=-1)
+
+
+def video_keys_from_event_keys(event_keys: torch.Tensor, event_mask: torch.Tensor) -> torch.Tensor:
+    """Key of a video's text: a hash of its present events' text keys in order."""
+    keys = torch.zeros(event_keys.shape[0], dtype=torch.long, device=event_keys.device)
+    masked = torch.where(event_mask, event_keys, torch.full_like(event_keys, -1))
+    for position in range(event_keys.shape[1]):
+        keys = keys * _HASH_MULTIPLIER + masked[:, position]
+    return keys

@@ -1,0 +1,498 @@
+"""FiGCLIP: CLIP adapted to videos with semantic-role prompts (arXiv 2401.07669, later "SRL-CLIP").
+
+`FigClipModel` is a `CLIPModel`: image/text features, `forward(input_ids, pixel_values)`, `return_loss` and the
+zero-shot pipelines behave exactly as in CLIP. It adds a video path:
+
+- `get_video_features(pixel_values_videos)` encodes every frame once with CLIP's image encoder, mean-pools frames into
+  CLIP-level event and video embeddings, and runs the Video Contextualizer for VC-level event and video embeddings.
+- `forward(pixel_values_videos=..., input_ids=(batch, events, seq), negative_input_ids=(batch, events, N, seq))`
+  computes the paper's loss `L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)` (see `loss_figclip`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import CLIPModel
+from transformers.modeling_outputs import ModelOutput
+
+from .configuration_figclip import FigClipConfig
+from .contextualizer import VideoContextualizer
+from .loss_figclip import (
+    gather_batch,
+    info_nce_with_hard_negatives,
+    text_keys_from_embeddings,
+    text_keys_from_input_ids,
+    video_keys_from_event_keys,
+    video_text_embeddings,
+)
+from .utils import to_embedding_tensor
+
+# CLIP clamps its learned temperature at 100 (logit_scale = log 100).
+MAX_LOGIT_SCALE = 100.0
+
+
+@dataclass
+class FigClipVideoOutput(ModelOutput):
+    """Video embeddings at every level; all embeddings are L2-normalised, absent events/frames are zero vectors.
+
+    Args:
+        frame_embeds: `(batch, events, frames, dim)` image-encoder embeddings of each frame.
+        clip_event_embeds: `(batch, events, dim)` CLIP-level event embeddings (mean of the event's frames).
+        clip_video_embeds: `(batch, dim)` CLIP-level video embeddings (mean of all frames of the video).
+        vc_event_embeds: `(batch, events, dim)` contextualised event tokens, or None without the contextualiser.
+        vc_video_embeds: `(batch, dim)` contextualised video token, or None without the contextualiser.
+        event_mask: `(batch, events)` bool, the events that are present.
+        frame_mask: `(batch, events, frames)` bool, the frames that are present.
+    """
+
+    frame_embeds: torch.Tensor | None = None
+    clip_event_embeds: torch.Tensor | None = None
+    clip_video_embeds: torch.Tensor | None = None
+    vc_event_embeds: torch.Tensor | None = None
+    vc_video_embeds: torch.Tensor | None = None
+    event_mask: torch.Tensor | None = None
+    frame_mask: torch.Tensor | None = None
+
+
+@dataclass
+class FigClipOutput(ModelOutput):
+    """Output of `FigClipModel.forward` on videos.
+
+    Args:
+        loss: the weighted total `L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)` over enabled terms.
+        loss_clip_event, loss_vc_event, loss_clip_video, loss_vc_video: each term (None when disabled).
+        logits_clip_event: `(M, M)` event→prompt logits over the M present events of the (global) batch.
+        logits_vc_event: the same for contextualised event tokens.
+        negative_logits_clip_event, negative_logits_vc_event: `(M, N)` logits against each event's hard negatives.
+        logits_clip_video, logits_vc_video: `(B, B)` video→text logits over the (global) batch.
+        video_embeds: the `FigClipVideoOutput` of this process's videos.
+        text_event_embeds: `(batch, events, dim)` normalised prompt embeddings.
+        text_video_embeds: `(batch, dim)` normalised video-level text embeddings.
+        negative_text_embeds: `(batch, events, N, dim)` normalised hard-negative embeddings, if given.
+    """
+
+    loss: torch.Tensor | None = None
+    loss_clip_event: torch.Tensor | None = None
+    loss_vc_event: torch.Tensor | None = None
+    loss_clip_video: torch.Tensor | None = None
+    loss_vc_video: torch.Tensor | None = None
+    logits_clip_event: torch.Tensor | None = None
+    logits_vc_event: torch.Tensor | None = None
+    negative_logits_clip_event: torch.Tensor | None = None
+    negative_logits_vc_event: torch.Tensor | None = None
+    logits_clip_video: torch.Tensor | None = None
+    logits_vc_video: torch.Tensor | None = None
+    video_embeds: FigClipVideoOutput | None = None
+    text_event_embeds: torch.Tensor | None = None
+    text_video_embeds: torch.Tensor | None = None
+    negative_text_embeds: torch.Tensor | None = None
+
+
+def _shape(tensor: torch.Tensor | None) -> str:
+    return "None" if tensor is None else str(tuple(tensor.shape))
+
+
+class FigClipModel(CLIPModel):
+    """CLIP with FiGCLIP's video path, Video Contextualizer and hierarchical losses.
+
+    A plain CLIP checkpoint loads directly: `FigClipModel.from_pretrained("openai/clip-vit-base-patch32")` keeps every
+    CLIP weight and initialises the contextualiser (reported as newly initialised weights in the load report).
+    """
+
+    config_class = FigClipConfig
+    config: FigClipConfig
+
+    def __init__(self, config: FigClipConfig):
+        if not isinstance(config, FigClipConfig):
+            # A CLIPConfig (e.g. from a plain CLIP checkpoint) gets the FiGCLIP defaults.
+            config = FigClipConfig.from_clip_config(config)
+        super().__init__(config)
+        self.video_contextualizer = (
+            VideoContextualizer(
+                embed_dim=config.projection_dim,
+                num_layers=config.vc_num_layers,
+                num_attention_heads=config.vc_num_attention_heads,
+                intermediate_size=config.vc_intermediate_size,
+                max_events=config.max_events,
+                max_frames_per_event=config.max_frames_per_event,
+                dropout=config.vc_dropout,
+                attn_implementation=config._attn_implementation,
+            )
+            if config.use_contextualizer
+            else None
+        )
+        self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, VideoContextualizer):
+            # transformers skips parameter-less containers (e.g. CLIPAttention) of non-library models, so the
+            # contextualiser initialises all of its parameters itself.
+            module.reset_parameters(std=0.02 * self.config.initializer_factor)
+
+    # ------------------------------------------------------------------ inputs
+    def _validate_video_inputs(
+        self,
+        pixel_values_videos: torch.Tensor,
+        event_mask: torch.Tensor | None,
+        frame_mask: torch.Tensor | None,
+        use_contextualizer: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check shapes and return `(event_mask, frame_mask)` as bool tensors with every frame of a present event."""
+        if not isinstance(pixel_values_videos, torch.Tensor) or pixel_values_videos.ndim != 6:
+            raise ValueError(
+                "pixel_values_videos must be a tensor shaped (batch, events, frames, channels, height, width), got "
+                f"{_shape(pixel_values_videos) if isinstance(pixel_values_videos, torch.Tensor) else type(pixel_values_videos).__name__}."
+            )
+        batch, events, frames, channels = pixel_values_videos.shape[:4]
+        if channels != self.config.vision_config.num_channels:
+            raise ValueError(
+                f"pixel_values_videos has {channels} channels in dim 3 (shape {_shape(pixel_values_videos)}); expected "
+                f"{self.config.vision_config.num_channels}: (batch, events, frames, channels, height, width)."
+            )
+        if use_contextualizer:
+            if events > self.config.max_events:
+                raise ValueError(
+                    f"pixel_values_videos has {events} events (shape {_shape(pixel_values_videos)}) but the "
+                    f"contextualiser allows at most config.max_events={self.config.max_events}."
+                )
+            if frames > self.config.max_frames_per_event:
+                raise ValueError(
+                    f"pixel_values_videos has {frames} frames per event (shape {_shape(pixel_values_videos)}) but the "
+                    f"contextualiser allows at most config.max_frames_per_event={self.config.max_frames_per_event}."
+                )
+        device = pixel_values_videos.device
+        if event_mask is None:
+            event_mask = torch.ones(batch, events, dtype=torch.bool, device=device)
+        elif tuple(event_mask.shape) != (batch, events):
+            raise ValueError(f"event_mask must have shape (batch, events) = {(batch, events)}, got {_shape(event_mask)}.")
+        if frame_mask is None:
+            frame_mask = torch.ones(batch, events, frames, dtype=torch.bool, device=device)
+        elif tuple(frame_mask.shape) != (batch, events, frames):
+            raise ValueError(
+                f"frame_mask must have shape (batch, events, frames) = {(batch, events, frames)}, got {_shape(frame_mask)}."
+            )
+        event_mask = event_mask.to(device=device, dtype=torch.bool)
+        frame_mask = frame_mask.to(device=device, dtype=torch.bool) & event_mask.unsqueeze(-1)
+        empty_events = event_mask & ~frame_mask.any(dim=-1)
+        if empty_events.any():
+            video, event = empty_events.nonzero()[0].tolist()
+            raise ValueError(f"event_mask marks event {event} of video {video} as present but frame_mask has no frame for it.")
+        empty_videos = ~event_mask.any(dim=-1)
+        if empty_videos.any():
+            raise ValueError(
+                f"event_mask masks every event of video(s) {empty_videos.nonzero().flatten().tolist()}: "
+                "a video needs at least one present event."
+            )
+        return event_mask, frame_mask
+
+    # ------------------------------------------------------------------ features
+    def get_video_features(
+        self,
+        pixel_values_videos: torch.Tensor,
+        event_mask: torch.Tensor | None = None,
+        frame_mask: torch.Tensor | None = None,
+        use_contextualizer: bool = True,
+        interpolate_pos_encoding: bool = False,
+    ) -> FigClipVideoOutput:
+        """Encode videos into frame-, event- and video-level embeddings.
+
+        Args:
+            pixel_values_videos: `(batch, events, frames, 3, H, W)` processed frames (e.g. from `FigClipProcessor`).
+            event_mask: `(batch, events)` bool; False marks an absent (padding) event. Default: all present.
+            frame_mask: `(batch, events, frames)` bool; False marks an absent frame. Default: all present.
+            use_contextualizer: also compute VC-level embeddings. Without it any number of events and frames works
+                (CLIP-level means only, as used for zero-shot retrieval).
+            interpolate_pos_encoding: passed to CLIP's vision embeddings (other resolutions).
+
+        Returns:
+            `FigClipVideoOutput`. Each present frame passes through the image encoder exactly once; absent frames are
+            never encoded.
+        """
+        use_contextualizer = use_contextualizer and self.video_contextualizer is not None
+        event_mask, frame_mask = self._validate_video_inputs(pixel_values_videos, event_mask, frame_mask, use_contextualizer)
+        batch, events, frames = pixel_values_videos.shape[:3]
+
+        image_features = self.get_image_features(
+            pixel_values=pixel_values_videos[frame_mask], interpolate_pos_encoding=interpolate_pos_encoding
+        )
+        present_embeds = F.normalize(to_embedding_tensor(image_features), dim=-1)
+        frame_embeds = present_embeds.new_zeros(batch, events, frames, present_embeds.shape[-1])
+        frame_embeds[frame_mask] = present_embeds
+
+        weights = frame_mask.to(frame_embeds.dtype).unsqueeze(-1)
+        clip_event_embeds = F.normalize((frame_embeds * weights).sum(dim=2), dim=-1)  # absent events stay 0
+        clip_video_embeds = F.normalize((frame_embeds * weights).sum(dim=(1, 2)), dim=-1)
+
+        vc_event_embeds = vc_video_embeds = None
+        if use_contextualizer:
+            vc_event_embeds, vc_video_embeds = self.video_contextualizer(
+                frame_embeds, frame_mask, clip_event_embeds, clip_video_embeds
+            )
+            vc_event_embeds = F.normalize(vc_event_embeds, dim=-1) * event_mask.unsqueeze(-1).to(frame_embeds.dtype)
+            vc_video_embeds = F.normalize(vc_video_embeds, dim=-1)
+
+        return FigClipVideoOutput(
+            frame_embeds=frame_embeds,
+            clip_event_embeds=clip_event_embeds,
+            clip_video_embeds=clip_video_embeds,
+            vc_event_embeds=vc_event_embeds,
+            vc_video_embeds=vc_video_embeds,
+            event_mask=event_mask,
+            frame_mask=frame_mask,
+        )
+
+    def encode_prompts(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised text embeddings for token ids of any leading shape `(..., seq)`.
+
+        Without gradients when `config.freeze_text_encoder` (the paper's frozen text tower), so the result can be
+        cached and reused.
+        """
+        leading = input_ids.shape[:-1]
+        flat_ids = input_ids.reshape(-1, input_ids.shape[-1])
+        flat_mask = attention_mask.reshape(-1, attention_mask.shape[-1]) if attention_mask is not None else None
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_text_encoder):
+            features = to_embedding_tensor(self.get_text_features(input_ids=flat_ids, attention_mask=flat_mask))
+        return F.normalize(features, dim=-1).reshape(*leading, -1)
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        return_loss: bool | None = None,
+        interpolate_pos_encoding: bool = False,
+        pixel_values_videos: torch.Tensor | None = None,
+        event_mask: torch.Tensor | None = None,
+        frame_mask: torch.Tensor | None = None,
+        negative_input_ids: torch.LongTensor | None = None,
+        negative_attention_mask: torch.Tensor | None = None,
+        negative_mask: torch.Tensor | None = None,
+        text_embeds: torch.Tensor | None = None,
+        negative_text_embeds: torch.Tensor | None = None,
+        text_keys: torch.Tensor | None = None,
+        negative_text_keys: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        r"""
+        Without `pixel_values_videos` this is exactly `CLIPModel.forward` (images + texts → `CLIPOutput`).
+
+        With `pixel_values_videos` `(batch, events, frames, 3, H, W)`:
+
+        Args:
+            input_ids: `(batch, events, seq)` event prompts (or pass `text_embeds` `(batch, events, dim)` instead,
+                e.g. from a cache of the frozen text encoder).
+            attention_mask: `(batch, events, seq)` for `input_ids`.
+            negative_input_ids: `(batch, events, N, seq)` verb-role-swapped prompts, N ≤ `config.num_hard_negatives`
+                (or `negative_text_embeds` `(batch, events, N, dim)`).
+            negative_attention_mask: `(batch, events, N, seq)`.
+            negative_mask: `(batch, events, N)` bool, False for padding negatives (events with fewer than N).
+            event_mask / frame_mask: see `get_video_features`. Absent events enter no loss.
+            text_keys / negative_text_keys: optional integer text identities `(batch, events)` / `(batch, events, N)`
+                (equal key = identical text); derived from the token ids, or from the exact embedding values.
+            return_loss: compute the losses (default True on the video path).
+        """
+        if pixel_values_videos is None:
+            return super().forward(
+                input_ids=input_ids,
+                pixel_values=pixel_values,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                return_loss=return_loss,
+                interpolate_pos_encoding=interpolate_pos_encoding,
+                **kwargs,
+            )
+        return self._forward_videos(
+            pixel_values_videos=pixel_values_videos,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            event_mask=event_mask,
+            frame_mask=frame_mask,
+            negative_input_ids=negative_input_ids,
+            negative_attention_mask=negative_attention_mask,
+            negative_mask=negative_mask,
+            text_embeds=text_embeds,
+            negative_text_embeds=negative_text_embeds,
+            text_keys=text_keys,
+            negative_text_keys=negative_text_keys,
+            return_loss=True if return_loss is None else return_loss,
+            interpolate_pos_encoding=interpolate_pos_encoding,
+        )
+
+    def _event_text_inputs(self, batch: int, events: int, input_ids, attention_mask, text_embeds, text_keys):
+        if (input_ids is None) == (text_embeds is None):
+            raise ValueError("Pass exactly one of input_ids (batch, events, seq) or text_embeds (batch, events, dim).")
+        if input_ids is not None:
+            if input_ids.ndim != 3 or tuple(input_ids.shape[:2]) != (batch, events):
+                raise ValueError(
+                    f"input_ids must have shape (batch, events, seq) with (batch, events) = {(batch, events)} to match "
+                    f"pixel_values_videos, got {_shape(input_ids)}."
+                )
+            if attention_mask is not None and attention_mask.shape != input_ids.shape:
+                raise ValueError(f"attention_mask must have the shape of input_ids {_shape(input_ids)}, got {_shape(attention_mask)}.")
+            embeds = self.encode_prompts(input_ids, attention_mask)
+            keys = text_keys if text_keys is not None else text_keys_from_input_ids(input_ids, attention_mask)
+        else:
+            if text_embeds.ndim != 3 or tuple(text_embeds.shape[:2]) != (batch, events):
+                raise ValueError(
+                    f"text_embeds must have shape (batch, events, dim) with (batch, events) = {(batch, events)}, got "
+                    f"{_shape(text_embeds)}."
+                )
+            embeds = F.normalize(text_embeds, dim=-1)
+            keys = text_keys if text_keys is not None else text_keys_from_embeddings(text_embeds)
+        return embeds, keys
+
+    def _negative_text_inputs(
+        self, batch, events, negative_input_ids, negative_attention_mask, negative_text_embeds, negative_mask, negative_text_keys
+    ):
+        if negative_input_ids is None and negative_text_embeds is None:
+            return None, None, None
+        if negative_input_ids is not None and negative_text_embeds is not None:
+            raise ValueError("Pass at most one of negative_input_ids and negative_text_embeds.")
+        source_name, source = (
+            ("negative_input_ids", negative_input_ids)
+            if negative_input_ids is not None
+            else ("negative_text_embeds", negative_text_embeds)
+        )
+        if source.ndim != 4 or tuple(source.shape[:2]) != (batch, events):
+            raise ValueError(
+                f"{source_name} must have shape (batch, events, num_negatives, {'seq' if negative_input_ids is not None else 'dim'}) "
+                f"with (batch, events) = {(batch, events)}, got {_shape(source)}."
+            )
+        num_negatives = source.shape[2]
+        if num_negatives > self.config.num_hard_negatives:
+            raise ValueError(
+                f"{source_name} has {num_negatives} negatives per event (shape {_shape(source)}) but "
+                f"config.num_hard_negatives={self.config.num_hard_negatives}."
+            )
+        if negative_mask is not None and tuple(negative_mask.shape) != (batch, events, num_negatives):
+            raise ValueError(
+                f"negative_mask must have shape (batch, events, num_negatives) = {(batch, events, num_negatives)}, got "
+                f"{_shape(negative_mask)}."
+            )
+        if negative_input_ids is not None:
+            if negative_attention_mask is not None and negative_attention_mask.shape != negative_input_ids.shape:
+                raise ValueError(
+                    f"negative_attention_mask must have the shape of negative_input_ids {_shape(negative_input_ids)}, "
+                    f"got {_shape(negative_attention_mask)}."
+                )
+            embeds = self.encode_prompts(negative_input_ids, negative_attention_mask)
+            keys = negative_text_keys
+            if keys is None:
+                keys = text_keys_from_input_ids(negative_input_ids, negative_attention_mask)
+        else:
+            embeds = F.normalize(negative_text_embeds, dim=-1)
+            keys = negative_text_keys if negative_text_keys is not None else text_keys_from_embeddings(negative_text_embeds)
+        valid = negative_mask.bool() if negative_mask is not None else torch.ones(embeds.shape[:3], dtype=torch.bool, device=embeds.device)
+        return embeds, valid, keys
+
+    def _forward_videos(
+        self,
+        pixel_values_videos,
+        input_ids,
+        attention_mask,
+        event_mask,
+        frame_mask,
+        negative_input_ids,
+        negative_attention_mask,
+        negative_mask,
+        text_embeds,
+        negative_text_embeds,
+        text_keys,
+        negative_text_keys,
+        return_loss,
+        interpolate_pos_encoding,
+    ) -> FigClipOutput:
+        video = self.get_video_features(
+            pixel_values_videos,
+            event_mask=event_mask,
+            frame_mask=frame_mask,
+            use_contextualizer=True,
+            interpolate_pos_encoding=interpolate_pos_encoding,
+        )
+        batch, events = video.event_mask.shape
+        event_text, event_keys = self._event_text_inputs(batch, events, input_ids, attention_mask, text_embeds, text_keys)
+        negative_text, negative_valid, negative_keys = self._negative_text_inputs(
+            batch, events, negative_input_ids, negative_attention_mask, negative_text_embeds, negative_mask, negative_text_keys
+        )
+        event_text = event_text.to(video.clip_event_embeds.dtype)
+        if negative_text is not None:
+            negative_text = negative_text.to(video.clip_event_embeds.dtype)
+        video_text = video_text_embeddings(event_text, video.event_mask)
+        output = FigClipOutput(
+            video_embeds=video,
+            text_event_embeds=event_text,
+            text_video_embeds=video_text,
+            negative_text_embeds=negative_text,
+        )
+        if not return_loss:
+            return output
+        return self._compute_losses(output, event_keys, negative_valid, negative_keys)
+
+    def _compute_losses(self, output: FigClipOutput, event_keys, negative_valid, negative_keys) -> FigClipOutput:
+        config = self.config
+        video = output.video_embeds
+        enabled = config.enabled_losses
+        if self.video_contextualizer is None:
+            enabled = {**enabled, "vc_event": False, "vc_video": False}
+
+        batch_tensors = {
+            "event_mask": video.event_mask,
+            "clip_event": video.clip_event_embeds,
+            "clip_video": video.clip_video_embeds,
+            "vc_event": video.vc_event_embeds,
+            "vc_video": video.vc_video_embeds,
+            "text_event": output.text_event_embeds,
+            "event_keys": event_keys,
+            "negatives": output.negative_text_embeds,
+            "negative_valid": negative_valid,
+            "negative_keys": negative_keys,
+        }
+        if config.gather_across_processes:
+            batch_tensors = gather_batch(batch_tensors)
+        present = batch_tensors["event_mask"]
+        logit_scale = self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
+
+        def rows(name):
+            tensor = batch_tensors[name]
+            return None if tensor is None else tensor[present]
+
+        text_rows, key_rows = rows("text_event"), rows("event_keys")
+        negatives, negative_valid_rows, negative_key_rows = rows("negatives"), rows("negative_valid"), rows("negative_keys")
+        video_text = video_text_embeddings(batch_tensors["text_event"], present)
+        video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)
+
+        losses: dict[str, torch.Tensor] = {}
+        for level in ("clip", "vc"):
+            if enabled[f"{level}_event"]:
+                loss, logits, negative_logits = info_nce_with_hard_negatives(
+                    rows(f"{level}_event"), text_rows, logit_scale, key_rows, negatives, negative_valid_rows, negative_key_rows
+                )
+                losses[f"{level}_event"] = loss
+                setattr(output, f"loss_{level}_event", loss)
+                setattr(output, f"logits_{level}_event", logits)
+                setattr(output, f"negative_logits_{level}_event", negative_logits)
+            if enabled[f"{level}_video"]:
+                loss, logits, _ = info_nce_with_hard_negatives(
+                    batch_tensors[f"{level}_video"], video_text, logit_scale, video_keys
+                )
+                losses[f"{level}_video"] = loss
+                setattr(output, f"loss_{level}_video", loss)
+                setattr(output, f"logits_{level}_video", logits)
+
+        event_terms = [losses[name] for name in ("clip_event", "vc_event") if name in losses]
+        video_terms = [losses[name] for name in ("clip_video", "vc_video") if name in losses]
+        total = sum(event_terms) if event_terms else 0.0
+        if video_terms:
+            total = total + config.video_loss_weight * sum(video_terms)
+        output.loss = total
+        return output
+
+
+__all__ = ["FigClipModel", "FigClipOutput", "FigClipVideoOutput"]
