@@ -1,0 +1,59 @@
+"""VidSitu for FiGCLIP: the official release → rule-based SRL prompts, verb-role hard negatives and lazily decoded
+frames, as a `datasets` builder; plus a writer of synthetic releases in the same format.
+
+Quick start::
+
+    from dataset_scripts.vidsitu import load_vidsitu, write_synthetic_release
+
+    release = write_synthetic_release("/tmp/vidsitu", num_train=8, video="mp4")
+    train = load_vidsitu(release.root, split="train", video_dir=release.video_dir, jitter=True)
+    print(train[0]["events"][0]["prompt"], train[0]["pixel_values_videos"].shape)  # (5, 4, 3, 64, 64)
+"""
+
+from .builder import VidSituBuilder, VidSituConfig, load_vidsitu
+from .frames import VidSituFrameLoader, event_sample_times
+from .lexicon import VerbFrame, VerbLexicon, build_verb_lexicon
+from .negatives import event_rng, verb_role_negatives
+from .prompts import clean_role_description, clean_verb_lemma, parse_role_key, srl_prompt, verb_only_prompt
+from .reader import parse_annotation, parse_event, read_annotated_split
+from .schema import FEATURES, SPLITS, VidSituFormatError
+from .synthetic import (
+    SyntheticRelease,
+    default_frames_fn,
+    make_synthetic_annotations,
+    write_frame_folder,
+    write_mp4,
+    write_release,
+    write_synthetic_release,
+)
+
+__all__ = [
+    "FEATURES",
+    "SPLITS",
+    "SyntheticRelease",
+    "VerbFrame",
+    "VerbLexicon",
+    "VidSituBuilder",
+    "VidSituConfig",
+    "VidSituFormatError",
+    "VidSituFrameLoader",
+    "build_verb_lexicon",
+    "clean_role_description",
+    "clean_verb_lemma",
+    "default_frames_fn",
+    "event_rng",
+    "event_sample_times",
+    "load_vidsitu",
+    "make_synthetic_annotations",
+    "parse_annotation",
+    "parse_event",
+    "parse_role_key",
+    "read_annotated_split",
+    "srl_prompt",
+    "verb_only_prompt",
+    "verb_role_negatives",
+    "write_frame_folder",
+    "write_mp4",
+    "write_release",
+    "write_synthetic_release",
+]
