@@ -1,0 +1,66 @@
+"""FigClipProcessor: frames in every accepted form → model inputs; padding masks; save/load; the empty-tokenizer trap."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import CLIPTokenizer
+
+from figclip_test_utils import make_model
+from modeling_figclip import FigClipProcessor
+
+
+def frames(events, frames_per_event, seed=0, size=(40, 48)):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (events, frames_per_event, *size, 3), dtype=np.uint8)
+
+
+def test_uint8_arrays_pil_and_tensors_give_identical_pixels(processor):
+    clip = frames(5, 4)
+    as_pil = [[Image.fromarray(f) for f in event] for event in clip]
+    as_tensor_chw = torch.from_numpy(clip).permute(0, 1, 4, 2, 3)
+    out = [processor(videos=v)["pixel_values_videos"] for v in (clip, as_pil, as_tensor_chw)]
+    assert out[0].shape == (1, 5, 4, 3, 32, 32)
+    torch.testing.assert_close(out[0], out[1])
+    torch.testing.assert_close(out[0], out[2])
+
+
+def test_batch_with_fewer_events_frames_and_negatives_is_padded_and_masked(processor):
+    clips = [frames(5, 4, seed=1), frames(2, 3, seed=2)]
+    text = [["walk"] * 5, ["jog", "run"]]
+    negatives = [[["jog"], ["run", "hit"], [], ["walk"], ["talk"]], [["walk"], ["jog", "hit"]]]
+    out = processor(videos=clips, text=text, negative_text=negatives)
+    assert out["pixel_values_videos"].shape == (2, 5, 4, 3, 32, 32)
+    assert out["event_mask"].tolist() == [[True] * 5, [True, True, False, False, False]]
+    assert out["frame_mask"][1].tolist() == [[True, True, True, False], [True, True, True, False]] + [[False] * 4] * 3
+    assert out["input_ids"].shape[:2] == (2, 5) and out["attention_mask"][1, 2:].sum() == 0
+    assert out["negative_input_ids"].shape[:3] == (2, 5, 2)
+    assert out["negative_mask"][0].tolist() == [[True, False], [True, True], [False, False], [True, False], [True, False]]
+    torch.testing.assert_close(out["pixel_values_videos"][1, 1, 3], torch.zeros(3, 32, 32))
+    model = make_model()
+    with torch.no_grad():
+        result = model(**out)
+    assert result.logits_clip_event.shape == (7, 7) and torch.isfinite(result.loss)
+
+
+def test_prompt_count_must_match_events(processor):
+    with pytest.raises(ValueError, match=r"text\[0\] has 4 prompts but clip 0 has 5 events"):
+        processor(videos=[frames(5, 4)], text=[["walk"] * 4])
+    with pytest.raises(ValueError, match=r"videos\[0\] must be shaped \(events, frames, H, W, C\)"):
+        processor(videos=[frames(1, 1)[0, 0], frames(1, 1)[0, 0]])  # a list of frames is not a clip
+    with pytest.raises(ValueError, match="event 1 is a single frame"):
+        processor(videos=[[[frames(1, 1)[0, 0]], frames(1, 1)[0, 0]]])
+
+
+def test_save_and_load(processor, tmp_path):
+    processor.save_pretrained(tmp_path)
+    loaded = FigClipProcessor.from_pretrained(tmp_path)
+    clip = frames(3, 2)
+    torch.testing.assert_close(loaded(videos=clip)["pixel_values_videos"], processor(videos=clip)["pixel_values_videos"])
+    assert loaded(text=["a red dog"])["input_ids"].tolist() == processor(text=["a red dog"])["input_ids"].tolist()
+
+
+def test_empty_tokenizer_is_rejected(tmp_path, processor):
+    empty = CLIPTokenizer.from_pretrained(tmp_path)  # the offline trap: no files, no error, 2 tokens
+    with pytest.raises(ValueError, match="only .* tokens"):
+        FigClipProcessor(image_processor=processor.image_processor, tokenizer=empty)
