@@ -234,6 +234,8 @@ def sugarcrepe_metrics(correct: ArrayLike, subsets: Sequence[str]) -> dict[str, 
     subsets_np = np.asarray(list(subsets))
     if correct_np.shape != subsets_np.shape:
         raise ValueError(f"{correct_np.size} correctness flags for {subsets_np.size} subset names.")
+    if correct_np.size == 0:
+        raise ValueError("Cannot compute SugarCrepe accuracies over zero items.")
     metrics = {str(subset): percent(correct_np[subsets_np == subset]) for subset in dict.fromkeys(subsets_np.tolist())}
     for category, members in SUGARCREPE_CATEGORIES.items():
         in_category = np.isin(subsets_np, members)
