@@ -13,6 +13,7 @@ import json
 import os
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Optional, Union
 
 
@@ -28,6 +29,11 @@ class VerbFrame:
     #: number of training events with this VerbID
     count: int
 
+    @cached_property
+    def lemma_lower(self) -> str:
+        """The lemma for comparisons (a negative must not reuse the positive's lemma)."""
+        return self.lemma.lower()
+
 
 class VerbLexicon:
     """VerbID → `VerbFrame`, with a cached index of the verbs that can fill a given set of numbered arguments."""
@@ -35,7 +41,8 @@ class VerbLexicon:
     def __init__(self, frames: Iterable[VerbFrame]):
         # Sorted by VerbID so that candidate lists (hence seeded negatives) do not depend on file order.
         self._frames = {frame.verb_id: frame for frame in sorted(frames, key=lambda frame: frame.verb_id)}
-        self._candidates: dict[frozenset, tuple[VerbFrame, ...]] = {}
+        self._frame_tuple = tuple(self._frames.values())
+        self._candidates: dict = {}
 
     @classmethod
     def from_events(cls, events: Iterable[Mapping]) -> "VerbLexicon":
@@ -85,7 +92,8 @@ class VerbLexicon:
 
     @property
     def frames(self) -> tuple[VerbFrame, ...]:
-        return tuple(self._frames.values())
+        """All verb frames, in VerbID order."""
+        return self._frame_tuple
 
     def role_descriptions(self, verb_id: str) -> dict[str, str]:
         """The verb-specific role descriptions of a VerbID, e.g. ``{"Arg0": "walker"}``."""
@@ -93,11 +101,13 @@ class VerbLexicon:
 
     def candidates(self, numbered_args: Iterable[str]) -> tuple[VerbFrame, ...]:
         """Verbs whose frame has a description for every one of ``numbered_args`` (VerbID order; cached)."""
-        key = frozenset(numbered_args)
-        found = self._candidates.get(key)
+        if not isinstance(numbered_args, tuple):
+            numbered_args = tuple(numbered_args)
+        found = self._candidates.get(numbered_args)  # called once per event: keyed on the tuple, no set building
         if found is None:
-            found = tuple(frame for frame in self._frames.values() if key.issubset(frame.roles))
-            self._candidates[key] = found
+            required = frozenset(numbered_args)
+            found = tuple(frame for frame in self._frame_tuple if required.issubset(frame.roles))
+            self._candidates[numbered_args] = found
         return found
 
     # -- persistence --------------------------------------------------------------------------------------------------
@@ -130,6 +140,7 @@ class VerbLexicon:
 def _frame_dict(frame: VerbFrame) -> dict:
     data = asdict(frame)
     data["roles"] = dict(frame.roles)
+    data.pop("lemma_lower", None)
     return data
 
 

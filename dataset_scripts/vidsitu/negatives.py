@@ -32,27 +32,54 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Mapping, Optional, Union
+import struct
+from typing import Mapping, Optional, Sequence, Union
 
 from .lexicon import VerbLexicon
 from .prompts import join_prompt, role_clause, verb_only_prompt
 
 PROMPT_STYLES = ("srl", "verb_only")
-# Draw a few more indices than needed so that skipped candidates (N3/N4) rarely force a full shuffle.
-_SAMPLE_SLACK = 4
 
 
-def event_rng(seed: int, clip_id: str, event_index: int) -> random.Random:
-    """A `random.Random` that depends only on ``(seed, clip_id, event_index)`` (not on Python's salted `hash`)."""
-    digest = hashlib.blake2b(f"{seed}\x1f{clip_id}\x1f{event_index}".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "little"))
+class EventRandom:
+    """A tiny counter-mode generator over BLAKE2b: ``random()`` floats that depend only on the key it was made from.
+
+    Seeding a Mersenne Twister per event costs more than everything else a negative needs (VidSitu train has 118k
+    events); one hash gives 4 draws — all a typical event needs — and the same guarantees: deterministic, platform-
+    and version-independent, and independent across (seed, clip, event). Only ``random()`` is provided, which is all
+    `verb_role_negatives` uses (it also accepts a `random.Random`).
+    """
+
+    __slots__ = ("_key", "_counter", "_buffer")
+    _SCALE = 1.0 / (1 << 53)
+    _WORDS = struct.Struct("<4Q")
+
+    def __init__(self, key: bytes):
+        self._key = key
+        self._counter = 0
+        self._buffer: list[float] = []
+
+    def random(self) -> float:
+        if not self._buffer:
+            digest = hashlib.blake2b(self._key, digest_size=32, salt=self._counter.to_bytes(16, "little")).digest()
+            self._counter += 1
+            # 4 x 64-bit words -> 4 floats in [0, 1) with 53 random bits each (like random.random()); popped in order.
+            scale = self._SCALE
+            self._buffer = [(word >> 11) * scale for word in reversed(self._WORDS.unpack(digest))]
+        return self._buffer.pop()
+
+
+def event_rng(seed: int, clip_id: str, event_index: int) -> EventRandom:
+    """The generator of one event's negatives: depends only on ``(seed, clip_id, event_index)`` — not on Python's
+    salted `hash`, the iteration order, sharding or the number of processes."""
+    return EventRandom(f"{seed}\x1f{clip_id}\x1f{event_index}".encode())
 
 
 def verb_role_negatives(
     event: Mapping,
     lexicon: VerbLexicon,
     n: int = 4,
-    rng: Union[random.Random, int, None] = None,
+    rng: Union[EventRandom, random.Random, int, None] = None,
     prompt_style: str = "srl",
 ) -> list[str]:
     """Up to ``n`` verb-role-swapped negative prompts for one event (rules N1–N6 in the module docstring).
@@ -61,7 +88,8 @@ def verb_role_negatives(
         event: a parsed event (``verb_lemma`` and ``roles`` with ``short``/``description``/``value``), as in rows.
         lexicon: the training verb lexicon (`build_verb_lexicon`).
         n: the number of negatives wanted.
-        rng: a `random.Random`, an int seed, or None (seed 0). Use `event_rng` for order-independent negatives.
+        rng: anything with a ``random()`` method (`event_rng`, `random.Random`), an int seed, or None (seed 0).
+            Use `event_rng` for order-independent negatives.
         prompt_style: ``"srl"`` (full prompts) or ``"verb_only"``.
 
     Returns:
@@ -71,56 +99,75 @@ def verb_role_negatives(
         raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
     if n <= 0:
         return []
-    if not isinstance(rng, random.Random):
-        rng = random.Random(0 if rng is None else rng)
+    if rng is None or isinstance(rng, int):
+        rng = random.Random(rng or 0)
 
-    roles = event["roles"]
-    lemma = event["verb_lemma"].lower()
+    lemma = event["verb_lemma"]
     if prompt_style == "srl":
-        numbered = [role["short"] for role in roles if role["short"].startswith("Arg")]
+        template, numbered = srl_template(event["roles"])
+        descriptions = [role["description"] for role in event["roles"] if role["short"].startswith("Arg")]
+        positive = template.format(lemma, *descriptions)
+    else:
+        template, numbered, positive = None, (), verb_only_prompt(lemma)
+    return negatives_from_template(template, numbered, lemma, positive, lexicon, n, rng)
+
+
+def negatives_from_template(
+    template: Optional[str],
+    numbered: tuple[str, ...],
+    lemma: str,
+    positive: str,
+    lexicon: VerbLexicon,
+    n: int,
+    rng,
+) -> list[str]:
+    """The sampling loop of `verb_role_negatives`, for callers that already rendered the positive with
+    `srl_template` (the builder's hot path). ``template=None`` means verb-only prompts."""
+    if template is not None:
         candidates = lexicon.candidates(numbered)
-        # Common-role clauses are the same for every negative: render them once.
-        fixed = [None if role["short"].startswith("Arg") else role_clause(role["short"], role["description"], role["value"]) for role in roles]
-        positive = join_prompt(event["verb_lemma"], [_clause(role, role["description"]) for role in roles])
 
         def render(frame) -> str:
-            clauses = [
-                clause if clause is not None else f"the {frame.roles[role['short']]} is {role['value']}"
-                for clause, role in zip(fixed, roles)
-            ]
-            return join_prompt(frame.lemma, clauses)
+            return template.format(frame.lemma, *[frame.roles[short] for short in numbered])
 
     else:
         candidates = lexicon.frames
-        positive = verb_only_prompt(event["verb_lemma"])
 
         def render(frame) -> str:
             return verb_only_prompt(frame.lemma)
 
+    lemma = lemma.lower()
     negatives: list[str] = []
     seen = {positive}
-    total = len(candidates)
-    drawn = rng.sample(range(total), min(total, n + _SAMPLE_SLACK))
-    for order in (drawn, None):
-        if order is None:  # N6 corner: too many skips among the first draws; go through the rest in random order
-            if total <= len(drawn):
-                break
-            taken = set(drawn)
-            order = [index for index in range(total) if index not in taken]
-            rng.shuffle(order)
-        for index in order:
-            frame = candidates[index]
-            if frame.lemma.lower() == lemma:  # N3
-                continue
-            text = render(frame)
-            if text in seen:  # N4
-                continue
-            seen.add(text)
-            negatives.append(text)
-            if len(negatives) == n:
-                return negatives
+    # Candidates in a uniformly random order, drawn lazily (sparse Fisher-Yates, inlined: this runs 118k times).
+    total, swapped, position = len(candidates), {}, 0
+    while position < total:
+        other = position + int(rng.random() * (total - position))
+        index = swapped.get(other, other)
+        swapped[other] = swapped.get(position, position)
+        position += 1
+        frame = candidates[index]
+        if frame.lemma_lower == lemma:  # N3
+            continue
+        text = render(frame)
+        if text in seen:  # N4
+            continue
+        seen.add(text)
+        negatives.append(text)
+        if len(negatives) == n:
+            break
     return negatives
 
 
-def _clause(role: Mapping, description: Optional[str]) -> str:
-    return role_clause(role["short"], description, role["value"])
+def srl_template(roles: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:
+    """The event's prompt as a `str.format` template with the verb lemma as field 0 and the numbered arguments'
+    descriptions as fields 1.. (in role order), plus those arguments' short names in the same order. Common-role clauses and all
+    values are baked in, so each negative is one ``format`` call."""
+    clauses, numbered = [], []
+    for role in roles:
+        value = role["value"].replace("{", "{{").replace("}", "}}")
+        if role["short"].startswith("Arg"):
+            numbered.append(role["short"])
+            clauses.append(f"the {{{len(numbered)}}} is {value}")
+        else:
+            clauses.append(role_clause(role["short"], role["description"].replace("{", "{{").replace("}", "}}"), value))
+    return join_prompt("{0}", clauses), tuple(numbered)

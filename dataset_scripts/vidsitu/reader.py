@@ -31,6 +31,11 @@ from .schema import (
 )
 
 _EVRELS = frozenset(EVREL_VALUES)
+
+
+def _is_mapping(value: Any) -> bool:
+    # json gives dicts; `isinstance(x, Mapping)` goes through the ABC machinery and dominated the parse time.
+    return type(value) is dict or isinstance(value, Mapping)
 # The official loader encodes Ev3's missing relation as "Null"; we use None for it.
 _NO_EVREL = (None, "", "Null")
 
@@ -56,7 +61,7 @@ def parse_event(
     def fail(problem: str, field_name: str, reason: str) -> VidSituFormatError:
         return VidSituFormatError(problem, file=file, clip_id=clip_id, event=event, field=field_name, reason=reason)
 
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         raise fail(f"expected an event object, got {type(raw).__name__}", "event", "bad_record")
     verb = raw.get("Verb")
     if not isinstance(verb, str) or not verb.strip():
@@ -69,9 +74,9 @@ def parse_event(
         raise fail(f"missing or empty VerbID: {verb_id!r}", "VerbID", "missing_field")
 
     args, arg_list = raw.get("Args"), raw.get("Arg_List")
-    if not isinstance(args, Mapping):
+    if not _is_mapping(args):
         raise fail(f"expected an object of role -> value, got {args!r}", "Args", "missing_field")
-    if not isinstance(arg_list, Mapping):
+    if not _is_mapping(arg_list):
         raise fail(f"expected an object of role -> position, got {arg_list!r}", "Arg_List", "missing_field")
     if args.keys() != arg_list.keys():
         raise fail(
@@ -112,10 +117,10 @@ def parse_event(
 
 def annotation_clip_id(raw: Any) -> Optional[str]:
     """The clip id of one raw annotation (the ``vid_seg_int`` of its first event that has one)."""
-    if isinstance(raw, Mapping):
+    if _is_mapping(raw):
         for name in EVENT_NAMES:
             event = raw.get(name)
-            if isinstance(event, Mapping) and isinstance(event.get("vid_seg_int"), str):
+            if _is_mapping(event) and isinstance(event.get("vid_seg_int"), str):
                 return event["vid_seg_int"]
     return None
 
@@ -138,7 +143,7 @@ def parse_annotation(raw: Any, *, file: Optional[str] = None) -> tuple[str, list
             raise VidSituFormatError(
                 "event missing from Ev1..Ev5", file=file, clip_id=clip_id, event=name, field=name, reason="missing_event"
             )
-        if isinstance(raw_event, Mapping) and raw_event.get("vid_seg_int", clip_id) != clip_id:
+        if _is_mapping(raw_event) and raw_event.get("vid_seg_int", clip_id) != clip_id:
             raise VidSituFormatError(
                 f"vid_seg_int {raw_event.get('vid_seg_int')!r} differs from the clip's {clip_id!r}",
                 file=file,
