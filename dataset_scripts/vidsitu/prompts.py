@@ -29,7 +29,7 @@ Cleaning rules for raw strings (each is tested on the real strings quoted in dat
   insensitively. Anything else — another ArgM, ``"Arg6 (…)"``, a numbered key without a description — is not a
   known role: VidSitu's ``arg_mapper`` raises on it, and so does the reader.
 - **R2** A numbered argument's description is the text inside the outermost parentheses, with nested parenthetical
-  asides removed (glosses, not role names).
+  asides removed (glosses, not role names) and stray unbalanced parentheses dropped.
 - **R3** Annotator notes after a spaced dash are dropped: ``"hitter - animate only!"`` → ``"hitter"``.
 - **R4** Capitalised PropBank function tags are spelled out (``DIR`` → ``direction``, ``LOC`` → ``location``, …) and
   references to other arguments are removed: ``"DIR or attribute of arg1"`` → ``"direction or attribute"``.
