@@ -80,6 +80,9 @@ def evaluate_aro_vg(encoder: ClipEncoder, args: EvaluationArguments, model_name:
         details = {"per_relation": full["per_relation"], "per_relation_count": full["per_relation_count"],
                    "num_relations_in_macro": full["num_relations_in_macro"]}
     else:
+        if max(M.group_counts(groups).values(), default=0) < M.ARO_VG_ATTRIBUTION_MIN_COUNT:
+            raise ValueError(f"VG-Attribution: no attribute pair has >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items among "
+                             f"the {len(items)} evaluated (the official rule drops smaller pairs); use more data.")
         full = M.aro_vg_attribution_metrics(scores, groups)
         rule = (f"macro over attribute pairs with >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items; argmax over "
                 "[false, true], tie = wrong")

@@ -229,6 +229,9 @@ class ClipEncoder:
 
     def _event_layout(self, num_frames: int, use_contextualizer: bool,
                       events: Optional[int]) -> list[list[int]]:
+        if use_contextualizer and not self.has_video_features:
+            raise ValueError(f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video "
+                             "Contextualizer.")
         if events is not None:  # the caller's frames already come as `events` equal groups (e.g. VidSitu 5 x 4)
             if num_frames % events:
                 raise ValueError(f"{num_frames} frames cannot be split into {events} equal events.")
