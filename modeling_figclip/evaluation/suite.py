@@ -138,6 +138,21 @@ def _fmt(value: Optional[float], metric: str) -> str:
     return f"{value:.1f}" if is_rank_metric(metric) else f"{value:.2f}"
 
 
+def _item_counts(results: Sequence[EvalResult]) -> str:
+    """`task: n` when every model scored the same items, else `task: model n, model n` (skips in brackets)."""
+    parts = []
+    for task in dict.fromkeys(r.task for r in results):
+        runs = [r for r in results if r.task == task]
+        described = {(r.num_items, r.num_skipped) for r in runs}
+        if len(described) == 1:
+            items, skipped = described.pop()
+            parts.append(f"{task} {items}" + (f" ({skipped} skipped)" if skipped else ""))
+        else:
+            parts.append(f"{task} " + ", ".join(f"{r.model} {r.num_items}" + (f" ({r.num_skipped} skipped)"
+                                                                              if r.num_skipped else "") for r in runs))
+    return "; ".join(parts)
+
+
 def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], with_references: bool = True) -> str:
     """A table with one row per (task, metric), one column per model, Δ (last − first) and the reference values."""
     by_key = {(r.model, r.task): r for r in results}
@@ -162,9 +177,7 @@ def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], w
                 refs.append(f"{_fmt(ref.value, metric)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]")
             cells.append("; ".join(refs) or "–")
         lines.append("| " + " | ".join(cells) + " |")
-    counts = ", ".join(f"{r.model}/{r.task}: {r.num_items}" + (f" ({r.num_skipped} skipped)" if r.num_skipped else "")
-                       for r in results)
-    lines += ["", f"Items scored: {counts}.", "Accuracies and recalls in %, ranks (↓) as ranks."]
+    lines += ["", "Items scored: " + _item_counts(results) + ".", "Accuracies and recalls in %, ranks (↓) as ranks."]
     if with_references and sources:
         lines += ["", "Reference values are published numbers from other work, shown for orientation only:"]
         lines += [f"[{number}] {source}" for source, number in sources.items()]
@@ -191,18 +204,18 @@ def render_chart(results: Sequence[EvalResult], model_names: Sequence[str], path
         heights = [by_key[(name, t)].metrics.get(m, np.nan) if (name, t) in by_key else np.nan for t, m in rows]
         ax.bar(x - 0.4 + width * (index + 0.5), heights, width, label=name)
     if with_references:
-        labelled = False
+        labelled: set[bool] = set()
         for position, (task, metric) in enumerate(rows):
             for ref in references_for(task, metric):
+                label = "published reference (not ours)" + ("" if ref.verified else ", unverified")
                 ax.plot([position - 0.4, position + 0.4], [ref.value, ref.value], color="black", linewidth=1,
-                        linestyle="--" if not ref.verified else "-",
-                        label=None if labelled else "published reference (not ours)")
-                labelled = True
+                        linestyle="-" if ref.verified else "--", label=None if ref.verified in labelled else label)
+                labelled.add(ref.verified)
     ax.set_xticks(x)
     ax.set_xticklabels([f"{t}\n{m}" for t, m in rows], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("%")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("FiGCLIP evaluation suite")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
