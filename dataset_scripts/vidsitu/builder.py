@@ -188,7 +188,8 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
     """
 
     BUILDER_CONFIG_CLASS = VidSituConfig
-    BUILDER_CONFIGS = [VidSituConfig(name="default", description="VidSitu with SRL prompts and verb-role negatives")]
+    # No BUILDER_CONFIGS on purpose: with a predefined config, datasets applies keyword options with setattr on a
+    # copy, skipping VidSituConfig.__post_init__ (validation, split aliases, absolute paths).
     DEFAULT_CONFIG_NAME = "default"
     VERSION = datasets.Version("1.0.0")
 
@@ -455,7 +456,12 @@ def load_vidsitu(
         tolerance_s=tolerance_s,
     )
     builder.download_and_prepare()
-    dataset = builder.as_dataset(split=split, in_memory=keep_in_memory)
+    if builder.info.splits[split].num_examples == 0:
+        # datasets cannot read back a split with no rows ("corresponds to no data"); an empty split is legitimate
+        # (e.g. lenient mode skipped everything), so return an empty dataset with the same columns.
+        dataset = datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES, split=split)
+    else:
+        dataset = builder.as_dataset(split=split, in_memory=keep_in_memory)
     if decode_frames and (video_dir is not None or frames_dir is not None):
         loader = VidSituFrameLoader(
             video_dir=video_dir,
