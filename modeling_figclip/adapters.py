@@ -81,13 +81,13 @@ def add_figclip_adapters(
     """
     if not isinstance(model, FigClipModel):
         raise TypeError(f"add_figclip_adapters expects a FigClipModel, got {type(model).__name__}.")
+    enabled = model.config.enabled_losses
+    contextualizer_trained = model.video_contextualizer is not None and (enabled["vc_event"] or enabled["vc_video"])
     if lora_config is None:
-        lora_config = figclip_lora_config(
-            train_contextualizer=model.video_contextualizer is not None, **lora_kwargs
-        )
+        lora_config = figclip_lora_config(train_contextualizer=contextualizer_trained, **lora_kwargs)
     elif lora_kwargs:
         raise ValueError(f"Pass either lora_config or LoRA keyword arguments, not both (got {sorted(lora_kwargs)}).")
-    if model.video_contextualizer is None and lora_config.modules_to_save:
+    if not contextualizer_trained and lora_config.modules_to_save:
         lora_config.modules_to_save = [m for m in lora_config.modules_to_save if m != CONTEXTUALIZER_MODULE] or None
     model.requires_grad_(False)
     return get_peft_model(model, lora_config)

@@ -409,11 +409,13 @@ class FigClipModel(CLIPModel):
         return_loss,
         interpolate_pos_encoding,
     ) -> FigClipOutput:
+        enabled = self.config.enabled_losses
         video = self.get_video_features(
             pixel_values_videos,
             event_mask=event_mask,
             frame_mask=frame_mask,
-            use_contextualizer=True,
+            # Without a VC loss the contextualiser would get no gradient (and DDP would complain about it).
+            use_contextualizer=enabled["vc_event"] or enabled["vc_video"] or not return_loss,
             interpolate_pos_encoding=interpolate_pos_encoding,
         )
         batch, events = video.event_mask.shape

@@ -1,0 +1,151 @@
+"""Arguments of `recipes/train_figclip.py`, as dataclasses for `HfArgumentParser` (YAML recipe + command line).
+
+Defaults are the paper's settings (arXiv 2401.07669 §6.1): LoRA r=64 on the vision q/k/v, frozen text encoder,
+5 events × 4 frames, 20 videos per batch, AdamW with learning rate 1e-6, 40 epochs, λ = 0.25, 4 verb-role negatives.
+Fields the paper does not report (weight decay, schedule, warm-up, LoRA alpha) are marked *(not in the paper)*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ModelArguments:
+    """Which CLIP to adapt and how (LoRA, contextualiser, losses)."""
+
+    model_name_or_path: str = field(
+        default="openai/clip-vit-base-patch32",
+        metadata={"help": "Base CLIP: Hub id or local directory (a plain CLIP or a FiGCLIP checkpoint)."},
+    )
+    lora_r: int = field(default=64, metadata={"help": "LoRA rank (paper: 64)."})
+    lora_alpha: int | None = field(default=None, metadata={"help": "LoRA alpha; default = lora_r (not in the paper)."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA branch (not in the paper)."})
+    lora_targets: str = field(
+        default="vision_qkv",
+        metadata={"help": "vision_qkv (paper) | vision_all_linear | vision_and_text_qkv (tuned text encoder), or a regex."},
+    )
+    use_contextualizer: bool = field(default=True, metadata={"help": "Build and train the Video Contextualizer."})
+    vc_num_layers: int = field(default=6, metadata={"help": "Video Contextualizer depth (paper: 6)."})
+    vc_num_attention_heads: int = field(default=8, metadata={"help": "Video Contextualizer heads (not in the paper)."})
+    use_clip_event_loss: bool = field(default=True, metadata={"help": "L_clip_event on/off."})
+    use_vc_event_loss: bool = field(default=True, metadata={"help": "L_vc_event on/off."})
+    use_clip_video_loss: bool = field(default=True, metadata={"help": "L_clip_video on/off."})
+    use_vc_video_loss: bool = field(default=True, metadata={"help": "L_vc_video on/off."})
+    video_loss_weight: float = field(default=0.25, metadata={"help": "λ for the video-level losses (paper: 0.25)."})
+    freeze_text_encoder: bool = field(
+        default=True,
+        metadata={"help": "Frozen text tower (paper). False requires lora_targets=vision_and_text_qkv (or a text regex)."},
+    )
+    attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | eager | flash_attention_2."})
+
+    def figclip_config_overrides(self, num_hard_negatives: int) -> dict[str, Any]:
+        """The `FigClipConfig` fields these arguments set."""
+        return dict(
+            use_contextualizer=self.use_contextualizer,
+            vc_num_layers=self.vc_num_layers,
+            vc_num_attention_heads=self.vc_num_attention_heads,
+            use_clip_event_loss=self.use_clip_event_loss,
+            use_vc_event_loss=self.use_vc_event_loss,
+            use_clip_video_loss=self.use_clip_video_loss,
+            use_vc_video_loss=self.use_vc_video_loss,
+            video_loss_weight=self.video_loss_weight,
+            num_hard_negatives=max(num_hard_negatives, 0),
+            freeze_text_encoder=self.freeze_text_encoder,
+        )
+
+
+@dataclass
+class DataArguments:
+    """Where VidSitu is and how clips become training examples."""
+
+    vidsitu_dir: str | None = field(
+        default=None,
+        metadata={"help": "Folder holding vidsitu_annotations/ (official layout). None: the embedded synthetic world."},
+    )
+    video_dir: str | None = field(default=None, metadata={"help": "Folder of trimmed {clip_id}.mp4 clips."})
+    frames_dir: str | None = field(default=None, metadata={"help": "Folder of {clip_id}/{clip_id}_%06d.jpg frames."})
+    train_split: str = field(default="train")
+    eval_split: str | None = field(default="valid", metadata={"help": "Split evaluated every eval_steps (None: no eval)."})
+    frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
+    num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
+    negatives_seed: int = field(default=0, metadata={"help": "Seed of the (deterministic) negative sampling."})
+    prompt_style: str = field(default="srl", metadata={"help": "srl (paper) | verb_only (ablation)."})
+    temporal_jitter: bool = field(default=True, metadata={"help": "Random sampling times inside events for training."})
+    strict: bool = field(default=True, metadata={"help": "Bad annotation/video: error (True) or skip and count (False)."})
+    max_train_clips: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
+    max_eval_clips: int | None = field(default=None, metadata={"help": "Use only the first N evaluation clips."})
+    dataloader_num_workers: int = field(default=0, metadata={"help": "Decoding workers per process."})
+    dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF cache)."})
+    dataset_name: str = field(default="VidSitu", metadata={"help": "Dataset name shown in the model card."})
+    synthetic_num_train: int = field(default=48, metadata={"help": "Embedded default: synthetic training clips."})
+    synthetic_num_valid: int = field(default=16, metadata={"help": "Embedded default: synthetic validation clips."})
+
+
+@dataclass
+class FigClipTrainingArguments:
+    """Optimisation, logging, checkpointing and Hub upload."""
+
+    output_dir: str = field(default="outputs/figclip")
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "Allow an output_dir that holds another run."})
+    seed: int = field(default=42)
+    per_device_train_batch_size: int = field(default=20, metadata={"help": "Videos per process and step (paper: 20)."})
+    per_device_eval_batch_size: int = field(default=20)
+    gradient_accumulation_steps: int = field(default=1)
+    learning_rate: float = field(default=1e-6, metadata={"help": "AdamW learning rate (paper: 1e-6)."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (not in the paper)."})
+    adam_beta1: float = field(default=0.9)
+    adam_beta2: float = field(default=0.98, metadata={"help": "CLIP's β2 (not in the paper)."})
+    adam_epsilon: float = field(default=1e-6)
+    num_train_epochs: float = field(default=40, metadata={"help": "Epochs (paper: 40)."})
+    max_steps: int = field(default=-1, metadata={"help": "If > 0: total optimizer steps (overrides epochs)."})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name (not in the paper)."})
+    warmup_ratio: float = field(default=0.0)
+    warmup_steps: int = field(default=0)
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping (0 disables)."})
+    mixed_precision: str = field(default="no", metadata={"help": "no | bf16 | fp16 (Accelerate)."})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute vision activations in backward."})
+    text_embedding_cache: bool = field(
+        default=True, metadata={"help": "Cache prompt/negative embeddings of the frozen text encoder (off if tuned)."}
+    )
+    logging_steps: int = field(default=10)
+    eval_steps: int = field(default=0, metadata={"help": "Evaluate every N optimizer steps (0: at the end only)."})
+    save_steps: int = field(default=0, metadata={"help": "Checkpoint every N optimizer steps (0: no checkpoints)."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most N checkpoints."})
+    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "A checkpoint-N folder, or 'latest'."})
+    report_to: str = field(default="tensorboard", metadata={"help": "tensorboard | wandb | none (comma-separated)."})
+    run_name: str | None = field(default=None)
+    save_merged_model: bool = field(default=False, metadata={"help": "Also save a merged plain-CLIP checkpoint."})
+    push_to_hub: bool = field(default=False)
+    hub_model_id: str | None = field(default=None, metadata={"help": "user/repo for push_to_hub."})
+    hub_private_repo: bool = field(default=False)
+    stop_after_steps: int | None = field(
+        default=None, metadata={"help": "Stop (as if interrupted) after N optimizer steps; for resume testing."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.mixed_precision not in {"no", "bf16", "fp16"}:
+            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}.")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("push_to_hub needs hub_model_id (user/repo).")
+        if self.gradient_accumulation_steps < 1 or self.per_device_train_batch_size < 1:
+            raise ValueError("gradient_accumulation_steps and per_device_train_batch_size must be >= 1.")
+
+
+# Fields that define *what* is trained; a checkpoint or output folder whose run differs in one of them is another run.
+RUN_IDENTITY_FIELDS = (
+    "model_name_or_path", "lora_r", "lora_alpha", "lora_targets", "use_contextualizer", "vc_num_layers",
+    "vc_num_attention_heads", "use_clip_event_loss", "use_vc_event_loss", "use_clip_video_loss", "use_vc_video_loss",
+    "video_loss_weight", "freeze_text_encoder", "vidsitu_dir", "train_split", "frames_per_event", "num_hard_negatives",
+    "negatives_seed", "prompt_style", "max_train_clips", "seed", "per_device_train_batch_size",
+    "gradient_accumulation_steps", "learning_rate", "weight_decay", "lr_scheduler_type", "num_train_epochs", "max_steps",
+)
+
+
+def run_identity(*argument_objects: Any) -> dict[str, Any]:
+    """The values of `RUN_IDENTITY_FIELDS` across the argument dataclasses."""
+    merged: dict[str, Any] = {}
+    for arguments in argument_objects:
+        merged.update(asdict(arguments))
+    return {name: merged[name] for name in RUN_IDENTITY_FIELDS if name in merged}

@@ -1,0 +1,141 @@
+"""Text-embedding cache for the frozen text encoder, and the batch text inputs built from it.
+
+FiGCLIP keeps CLIP's text tower frozen, so an event prompt or hard negative always has the same embedding. Each
+process computes the embeddings of the strings it meets (batched, in eval mode, without gradients) once and reuses
+them every epoch. Processes never exchange embeddings: the computation is deterministic, so the same string gets the
+same embedding on every process ("recomputed identically"), and string keys are content hashes, identical
+everywhere, which the loss uses to recognise duplicate texts across the gathered global batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..utils import to_embedding_tensor
+
+
+def string_key(text: str) -> int:
+    """A 63-bit content hash of `text` (identical in every process and run, unlike Python's `hash`)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+class TextEmbeddingCache:
+    """Normalised text embeddings by exact string.
+
+    Args:
+        tokenizer: the model's CLIP tokenizer.
+        batch_size: strings encoded per text-encoder call when filling the cache.
+        max_length: token truncation (CLIP: 77).
+    """
+
+    def __init__(self, tokenizer, batch_size: int = 256, max_length: int = 77) -> None:
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_length = min(max_length, tokenizer.model_max_length)
+        self._embeddings: dict[str, torch.Tensor] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._embeddings)
+
+    def __contains__(self, text: str) -> bool:
+        return text in self._embeddings
+
+    @torch.no_grad()
+    def fill(self, model, texts: Sequence[str]) -> None:
+        """Encode the strings of `texts` that are not cached yet (the text tower must be frozen)."""
+        missing = sorted({t for t in texts if t not in self._embeddings})
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        if not missing:
+            return
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        try:
+            for start in range(0, len(missing), self.batch_size):
+                chunk = missing[start : start + self.batch_size]
+                encoded = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+                features = model.get_text_features(
+                    input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device)
+                )
+                embeddings = F.normalize(to_embedding_tensor(features).float(), dim=-1).cpu()
+                self._embeddings.update(zip(chunk, embeddings))
+        finally:
+            model.train(was_training)
+
+    def lookup(self, texts: Sequence[str]) -> torch.Tensor:
+        """Stacked embeddings `(len(texts), dim)` of cached strings."""
+        return torch.stack([self._embeddings[t] for t in texts])
+
+
+def _pad_negatives(negatives: list[list[list[str]]], num_negatives: int) -> tuple[list[str], torch.Tensor]:
+    """Flatten `[video][event][k]` negatives to `(B*E*N)` strings (padding with "") and a validity mask `(B, E, N)`."""
+    batch, events = len(negatives), len(negatives[0]) if negatives else 0
+    flat: list[str] = []
+    valid = torch.zeros(batch, events, num_negatives, dtype=torch.bool)
+    for b, video in enumerate(negatives):
+        for e, event in enumerate(video):
+            kept = list(event)[:num_negatives]
+            valid[b, e, : len(kept)] = True
+            flat.extend(kept + [""] * (num_negatives - len(kept)))
+    return flat, valid
+
+
+def cached_text_inputs(
+    cache: TextEmbeddingCache,
+    model,
+    prompts: list[list[str]],
+    negatives: list[list[list[str]]] | None,
+    num_negatives: int,
+) -> dict[str, torch.Tensor]:
+    """`FigClipModel.forward` text inputs from the cache: `text_embeds`, `text_keys` and, with negatives,
+    `negative_text_embeds`, `negative_text_keys`, `negative_mask`."""
+    batch, events = len(prompts), len(prompts[0])
+    flat_prompts = [p for video in prompts for p in video]
+    to_fill = list(flat_prompts)
+    flat_negatives, valid = None, None
+    if negatives is not None and num_negatives > 0:
+        flat_negatives, valid = _pad_negatives(negatives, num_negatives)
+        to_fill += [t for t in flat_negatives if t]
+    cache.fill(model, to_fill)
+    dim = cache.lookup(flat_prompts[:1]).shape[-1]
+    inputs = {
+        "text_embeds": cache.lookup(flat_prompts).view(batch, events, dim),
+        "text_keys": torch.tensor([string_key(p) for p in flat_prompts]).view(batch, events),
+    }
+    if flat_negatives is not None:
+        zero = torch.zeros(dim)
+        embeds = torch.stack([cache.lookup([t])[0] if t else zero for t in flat_negatives])
+        inputs["negative_text_embeds"] = embeds.view(batch, events, num_negatives, dim)
+        inputs["negative_text_keys"] = torch.tensor([string_key(t) for t in flat_negatives]).view(batch, events, num_negatives)
+        inputs["negative_mask"] = valid
+    return inputs
+
+
+def tokenized_text_inputs(
+    tokenizer, prompts: list[list[str]], negatives: list[list[list[str]]] | None, num_negatives: int, max_length: int = 77
+) -> dict[str, torch.Tensor]:
+    """`FigClipModel.forward` token inputs (used when the text encoder is trained, so nothing can be cached)."""
+    batch, events = len(prompts), len(prompts[0])
+    max_length = min(max_length, tokenizer.model_max_length)
+    flat_prompts = [p for video in prompts for p in video]
+    encoded = tokenizer(flat_prompts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    inputs = {
+        "input_ids": encoded["input_ids"].view(batch, events, -1),
+        "attention_mask": encoded["attention_mask"].view(batch, events, -1),
+        "text_keys": torch.tensor([string_key(p) for p in flat_prompts]).view(batch, events),
+    }
+    if negatives is not None and num_negatives > 0:
+        flat, valid = _pad_negatives(negatives, num_negatives)
+        encoded = tokenizer(flat, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        inputs["negative_input_ids"] = encoded["input_ids"].view(batch, events, num_negatives, -1)
+        inputs["negative_attention_mask"] = encoded["attention_mask"].view(batch, events, num_negatives, -1)
+        inputs["negative_text_keys"] = torch.tensor([string_key(t) for t in flat]).view(batch, events, num_negatives)
+        inputs["negative_mask"] = valid
+    return inputs

@@ -1,0 +1,522 @@
+"""The FiGCLIP training loop on `accelerate`: LoRA adapters + Video Contextualizer on VidSitu (paper §6.1).
+
+One process or many (DDP/FSDP via Accelerate configs; `torchrun` on CPU with gloo), mixed precision, gradient
+accumulation, clipping, warm-up + schedule, a frozen-text-encoder embedding cache, evaluation every N steps,
+TensorBoard/W&B trackers plus a JSONL log, atomic checkpoints with exact resume, and the final adapter (+ optional
+merged CLIP) with a model card, optionally pushed to the Hub.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from peft import set_peft_model_state_dict
+from peft.utils import get_peft_model_state_dict
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import AutoImageProcessor, AutoTokenizer, get_scheduler
+
+from ..adapters import add_figclip_adapters, to_clip_model, trainable_parameter_report
+from ..modeling_figclip import FigClipModel
+from ..processing_figclip import FigClipProcessor
+from ..tokenization_utils import check_tokenizer
+from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
+from .data import collate_clips, load_split
+from .text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
+
+logger = logging.getLogger(__name__)
+
+RUN_CONFIG_FILE = "run_config.json"
+TRAINER_STATE_FILE = "trainer_state.json"
+ADAPTER_STATE_FILE = "adapter_state.safetensors"
+METRICS_LOG_FILE = "metrics.jsonl"
+
+
+class TrainingSetupError(ValueError):
+    """A problem found before training starts (paths, output folder, checkpoint); the message says what to fix."""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    output_dir: str
+    global_step: int
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    adapter_dir: str | None = None
+    merged_dir: str | None = None
+    loss_curve: str | None = None
+    stopped_early: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------------- checks
+def _looks_local(path: str) -> bool:
+    return path.startswith((os.path.sep, ".", "~")) or path.strip("/").count("/") > 1 or os.path.exists(path)
+
+
+def check_base_model_path(name_or_path: str) -> None:
+    """Fail fast on a base model that cannot be loaded (offline a Hub id not in the cache fails in transformers
+    immediately; a missing local folder is reported here with its path)."""
+    if _looks_local(name_or_path) and not os.path.isdir(name_or_path):
+        raise TrainingSetupError(f"Base model folder {name_or_path!r} does not exist (model_name_or_path).")
+    if os.path.isdir(name_or_path) and not os.path.isfile(os.path.join(name_or_path, "config.json")):
+        raise TrainingSetupError(f"Base model folder {name_or_path!r} has no config.json: not a saved CLIP checkpoint.")
+
+
+def check_output_dir(output_dir: str, identity: dict[str, Any], overwrite: bool, resuming: bool) -> None:
+    """Refuse an output folder that holds a different run (unless `overwrite_output_dir`)."""
+    path = os.path.join(output_dir, RUN_CONFIG_FILE)
+    if not os.path.isfile(path) or overwrite:
+        return
+    with open(path, encoding="utf-8") as handle:
+        previous = json.load(handle).get("identity", {})
+    differing = sorted(k for k in set(previous) | set(identity) if previous.get(k) != identity.get(k))
+    if differing:
+        details = ", ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in differing)
+        raise TrainingSetupError(
+            f"Output folder {output_dir} holds a different run ({details}). Choose another output_dir or pass "
+            "--overwrite_output_dir."
+        )
+    if not resuming and any(name.startswith("checkpoint-") for name in os.listdir(output_dir)):
+        raise TrainingSetupError(
+            f"Output folder {output_dir} already holds checkpoints of this run; pass --resume_from_checkpoint latest to "
+            "continue it or --overwrite_output_dir to start again."
+        )
+
+
+def check_checkpoint(checkpoint_dir: str, identity: dict[str, Any]) -> None:
+    """Refuse a checkpoint written by a run with another configuration."""
+    path = os.path.join(checkpoint_dir, RUN_CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise TrainingSetupError(f"{checkpoint_dir} is not a FiGCLIP checkpoint (no {RUN_CONFIG_FILE}).")
+    with open(path, encoding="utf-8") as handle:
+        saved = json.load(handle).get("identity", {})
+    differing = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+    if differing:
+        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {identity.get(k)!r}" for k in differing)
+        raise TrainingSetupError(f"Checkpoint {checkpoint_dir} comes from another configuration ({details}).")
+
+
+def resolve_checkpoint(output_dir: str, resume_from_checkpoint: str | None) -> str | None:
+    """`latest` → the newest complete `checkpoint-N` in `output_dir`; a path → itself (must exist)."""
+    if resume_from_checkpoint is None:
+        return None
+    if resume_from_checkpoint == "latest":
+        checkpoints = _list_checkpoints(output_dir)
+        return checkpoints[-1] if checkpoints else None
+    if not os.path.isdir(resume_from_checkpoint):
+        raise TrainingSetupError(f"Checkpoint folder {resume_from_checkpoint} does not exist (resume_from_checkpoint).")
+    return resume_from_checkpoint
+
+
+def _list_checkpoints(output_dir: str) -> list[str]:
+    if not os.path.isdir(output_dir):
+        return []
+    found = []
+    for name in os.listdir(output_dir):
+        prefix, _, step = name.partition("-")
+        if prefix == "checkpoint" and step.isdigit() and os.path.isfile(os.path.join(output_dir, name, TRAINER_STATE_FILE)):
+            found.append((int(step), os.path.join(output_dir, name)))
+    return [path for _, path in sorted(found)]
+
+
+# ---------------------------------------------------------------------------------------------------------- trainer
+class FigClipTrainer:
+    """Train FiGCLIP adapters; see the module docstring. Call `train()`."""
+
+    def __init__(self, model_args: ModelArguments, data_args: DataArguments, args: FigClipTrainingArguments,
+                 vidsitu_dir: str | None = None) -> None:
+        self.model_args, self.data_args, self.args = model_args, data_args, args
+        self.vidsitu_dir = vidsitu_dir or data_args.vidsitu_dir
+        if self.vidsitu_dir is None:
+            raise TrainingSetupError("vidsitu_dir is not set: point it at the folder holding vidsitu_annotations/.")
+        if data_args.video_dir is None and data_args.frames_dir is None:
+            raise TrainingSetupError("Set video_dir ({clip_id}.mp4 clips) or frames_dir (JPEG frame folders).")
+        if not model_args.freeze_text_encoder and "text" not in model_args.lora_targets:
+            raise TrainingSetupError(
+                "freeze_text_encoder=False needs LoRA on the text tower too: set lora_targets=vision_and_text_qkv."
+            )
+        self.identity = run_identity(model_args, data_args, args)
+        self.use_text_cache = args.text_embedding_cache and model_args.freeze_text_encoder
+        self.log_history: list[dict[str, Any]] = []
+
+        trackers = [t for t in args.report_to.split(",") if t and t != "none"]
+        self.accelerator = Accelerator(
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            mixed_precision=args.mixed_precision,
+            log_with=trackers or None,
+            project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=os.path.join(args.output_dir, "logs")),
+            # A seedable sampler shuffles from (seed, epoch): the same order on resume and for any process count.
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        )
+        self.checkpoint = resolve_checkpoint(args.output_dir, args.resume_from_checkpoint)
+        if self.accelerator.is_main_process:
+            check_base_model_path(model_args.model_name_or_path)
+            if os.path.isdir(args.output_dir):
+                check_output_dir(args.output_dir, self.identity, args.overwrite_output_dir, self.checkpoint is not None)
+            if self.checkpoint is not None:
+                check_checkpoint(self.checkpoint, self.identity)
+        self.accelerator.wait_for_everyone()
+        set_seed(args.seed)
+
+    # ------------------------------------------------------------------ setup
+    def _load_model_and_processors(self):
+        model_args, data_args = self.model_args, self.data_args
+        source = model_args.model_name_or_path
+        tokenizer = check_tokenizer(AutoTokenizer.from_pretrained(source), source)
+        image_processor = AutoImageProcessor.from_pretrained(source)
+        kwargs = {"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}
+        model = FigClipModel.from_pretrained(
+            source, **model_args.figclip_config_overrides(data_args.num_hard_negatives), **kwargs
+        )
+        model = add_figclip_adapters(
+            model, r=model_args.lora_r, lora_alpha=model_args.lora_alpha, lora_dropout=model_args.lora_dropout,
+            targets=model_args.lora_targets,
+        )
+        if self.args.gradient_checkpointing:
+            model.get_base_model().vision_model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
+        return model, tokenizer, image_processor
+
+    def _dataloaders(self, image_processor):
+        data_args, args = self.data_args, self.args
+        self.train_split = load_split(
+            data_args, self.vidsitu_dir, data_args.train_split, image_processor, True, args.seed, data_args.max_train_clips
+        )
+        train_loader = DataLoader(
+            self.train_split.dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
+            collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers, drop_last=False,
+            generator=torch.Generator().manual_seed(args.seed),
+        )
+        eval_loader = None
+        self.eval_split = None
+        if data_args.eval_split:
+            self.eval_split = load_split(
+                data_args, self.vidsitu_dir, data_args.eval_split, image_processor, False, args.seed, data_args.max_eval_clips
+            )
+            eval_loader = DataLoader(
+                self.eval_split.dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
+                collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers,
+            )
+        return train_loader, eval_loader
+
+    def _register_adapter_checkpoint_hooks(self) -> None:
+        """Checkpoints hold the adapter state (LoRA + contextualiser) instead of the full frozen backbone."""
+        accelerator = self.accelerator
+
+        def save_hook(models, weights, output_dir):
+            for index, model in enumerate(models):
+                peft_model = accelerator.unwrap_model(model)
+                state = {k: v.detach().contiguous().cpu() for k, v in get_peft_model_state_dict(peft_model).items()}
+                save_file(state, os.path.join(output_dir, ADAPTER_STATE_FILE))
+            weights.clear()
+
+        def load_hook(models, input_dir):
+            while models:
+                peft_model = accelerator.unwrap_model(models.pop())
+                set_peft_model_state_dict(peft_model, load_file(os.path.join(input_dir, ADAPTER_STATE_FILE)))
+
+        accelerator.register_save_state_pre_hook(save_hook)
+        accelerator.register_load_state_pre_hook(load_hook)
+
+    # ------------------------------------------------------------------ steps
+    def _text_inputs(self, model, batch) -> dict[str, torch.Tensor]:
+        negatives = batch["negatives"] if self.data_args.num_hard_negatives > 0 else None
+        if self.use_text_cache:
+            inputs = cached_text_inputs(
+                self.text_cache, self.accelerator.unwrap_model(model), batch["prompts"], negatives,
+                self.data_args.num_hard_negatives,
+            )
+        else:
+            inputs = tokenized_text_inputs(self.tokenizer, batch["prompts"], negatives, self.data_args.num_hard_negatives)
+        return {k: v.to(self.accelerator.device) for k, v in inputs.items()}
+
+    def _forward(self, model, batch) -> Any:
+        inputs = self._text_inputs(model, batch)
+        with self.accelerator.autocast():
+            return model(pixel_values_videos=batch["pixel_values_videos"], event_mask=batch["event_mask"], **inputs)
+
+    @torch.no_grad()
+    def evaluate(self, model, eval_loader) -> dict[str, float]:
+        """Loss terms and event→prompt retrieval on the evaluation split, at CLIP and VC level.
+
+        - `eval_{clip,vc}_event_R@1`: the positive prompt ranks first among all distinct prompts of the split.
+        - `eval_{clip,vc}_hard_negative_acc`: the positive scores strictly above every verb-role negative.
+        """
+        accelerator = self.accelerator
+        unwrapped = accelerator.unwrap_model(model)
+        was_training = model.training
+        model.eval()
+        prompts = sorted({e["prompt"] for row in self.eval_split.dataset["events"] for e in row})
+        prompt_index = {p: i for i, p in enumerate(prompts)}
+        if self.use_text_cache:
+            self.text_cache.fill(unwrapped, prompts)
+            prompt_matrix = self.text_cache.lookup(prompts).to(accelerator.device)
+        else:
+            prompt_matrix = torch.cat(
+                [unwrapped.encode_prompts(**self.tokenizer(prompts[i:i + 256], padding=True, truncation=True,
+                                                            max_length=77, return_tensors="pt").to(accelerator.device))
+                 for i in range(0, len(prompts), 256)]
+            ).float()
+        sums: dict[str, float] = {}
+        batches = 0
+        hits: dict[str, list[torch.Tensor]] = {}
+        for batch in eval_loader:
+            out = self._forward(model, batch)
+            batches += 1
+            for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
+                value = getattr(out, name)
+                if value is not None:
+                    sums[name] = sums.get(name, 0.0) + float(value)
+            present = out.video_embeds.event_mask
+            targets = torch.tensor([prompt_index[p] for video in batch["prompts"] for p in video], device=accelerator.device)
+            targets = targets.view(present.shape)[present]
+            for level in ("clip", "vc"):
+                embeds = getattr(out.video_embeds, f"{level}_event_embeds")
+                if embeds is None:
+                    continue
+                rows = embeds[present].float()
+                scores = rows @ prompt_matrix.t()
+                positive = scores.gather(1, targets[:, None])
+                rank_hit = (scores > positive).sum(1) == 0
+                hits.setdefault(f"{level}_event_R@1", []).append(accelerator.gather_for_metrics(rank_hit))
+                if out.negative_text_embeds is not None:
+                    negatives = out.negative_text_embeds[present].float()
+                    negative_scores = torch.einsum("md,mnd->mn", rows, negatives)
+                    valid = self._negative_mask(batch, present)
+                    negative_scores = negative_scores.masked_fill(~valid, float("-inf"))
+                    beats = (positive > negative_scores).all(1)
+                    hits.setdefault(f"{level}_hard_negative_acc", []).append(accelerator.gather_for_metrics(beats))
+        model.train(was_training)
+        metrics = {f"eval_{k}": v / max(batches, 1) for k, v in sums.items()}
+        totals = torch.tensor([sums.get("loss", 0.0), batches], device=accelerator.device, dtype=torch.float64)
+        totals = accelerator.reduce(totals, reduction="sum")
+        metrics["eval_loss"] = float(totals[0] / totals[1].clamp_min(1))
+        for name, values in hits.items():
+            metrics[f"eval_{name}"] = 100.0 * torch.cat(values).float().mean().item()
+        return metrics
+
+    def _negative_mask(self, batch, present) -> torch.Tensor:
+        count = self.data_args.num_hard_negatives
+        valid = torch.tensor(
+            [[[k < len(event) for k in range(count)] for event in video] for video in batch["negatives"]],
+            dtype=torch.bool, device=present.device,
+        )
+        return valid[present]
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save_checkpoint(self, step: int, epoch: int, batches_in_epoch: int) -> None:
+        """`accelerator.save_state` into a temporary folder, renamed atomically to `checkpoint-{step}`: a crash while
+        saving leaves the previous checkpoints intact and never a half-written `checkpoint-N`."""
+        accelerator, args = self.accelerator, self.args
+        final = os.path.join(args.output_dir, f"checkpoint-{step}")
+        temporary = final + ".tmp"
+        if accelerator.is_main_process and os.path.isdir(temporary):
+            shutil.rmtree(temporary)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(temporary)
+        if accelerator.is_main_process:
+            state = {"global_step": step, "epoch": epoch, "batches_in_epoch": batches_in_epoch,
+                     "log_history": self.log_history}
+            with open(os.path.join(temporary, TRAINER_STATE_FILE), "w", encoding="utf-8") as handle:
+                json.dump(state, handle, indent=2)
+            self._write_run_config(temporary)
+            if os.path.isdir(final):
+                shutil.rmtree(final)
+            os.replace(temporary, final)
+            self._rotate_checkpoints()
+        accelerator.wait_for_everyone()
+
+    def _rotate_checkpoints(self) -> None:
+        limit = self.args.save_total_limit
+        if not limit:
+            return
+        for stale in _list_checkpoints(self.args.output_dir)[:-limit]:
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def _write_run_config(self, folder: str) -> None:
+        payload = {
+            "identity": self.identity,
+            "model_args": asdict(self.model_args),
+            "data_args": asdict(self.data_args),
+            "training_args": asdict(self.args),
+        }
+        with open(os.path.join(folder, RUN_CONFIG_FILE), "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, default=str)
+
+    # ------------------------------------------------------------------ logging
+    def _log(self, metrics: dict[str, float], step: int) -> None:
+        record = {"step": step, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()}}
+        self.log_history.append(record)
+        self.accelerator.log(metrics, step=step)
+        if self.accelerator.is_main_process:
+            with open(os.path.join(self.args.output_dir, METRICS_LOG_FILE), "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    # ------------------------------------------------------------------ main loop
+    def train(self) -> TrainResult:
+        accelerator, args = self.accelerator, self.args
+        os.makedirs(args.output_dir, exist_ok=True)
+        model, self.tokenizer, self.image_processor = self._load_model_and_processors()
+        self.text_cache = TextEmbeddingCache(self.tokenizer)
+        train_loader, eval_loader = self._dataloaders(self.image_processor)
+        if accelerator.is_main_process:
+            self._write_run_config(args.output_dir)
+            logger.info("Trainable parameters:\n%s", trainable_parameter_report(model).as_table())
+
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            trainable, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
+            weight_decay=args.weight_decay,
+        )
+        steps_per_epoch = math.ceil(
+            math.ceil(len(train_loader) / accelerator.num_processes) / args.gradient_accumulation_steps
+        )
+        total_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
+        warmup = args.warmup_steps or int(args.warmup_ratio * total_steps)
+        # Schedulers prepared by accelerate step once per process-step; give them process-step counts.
+        scheduler = get_scheduler(
+            args.lr_scheduler_type, optimizer, num_warmup_steps=warmup * accelerator.num_processes,
+            num_training_steps=total_steps * accelerator.num_processes,
+        )
+        self._register_adapter_checkpoint_hooks()
+        if eval_loader is not None:
+            model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
+                model, optimizer, train_loader, eval_loader, scheduler
+            )
+        else:
+            model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+        if accelerator.is_main_process and accelerator.log_with:
+            accelerator.init_trackers(args.run_name or "figclip", config={k: str(v) for k, v in self.identity.items()})
+
+        global_step, start_epoch, skip_batches = 0, 0, 0
+        if self.checkpoint is not None:
+            accelerator.load_state(self.checkpoint)
+            with open(os.path.join(self.checkpoint, TRAINER_STATE_FILE), encoding="utf-8") as handle:
+                state = json.load(handle)
+            global_step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+            self.log_history = state.get("log_history", [])
+            logger.info("Resumed from %s at step %d (epoch %d, batch %d).", self.checkpoint, global_step, start_epoch, skip_batches)
+
+        progress = tqdm(total=total_steps, initial=global_step, disable=not accelerator.is_local_main_process, desc="train")
+        model.train()
+        running: dict[str, float] = {}
+        running_count = 0
+        stopped_early = False
+        last_eval, last_eval_step = {}, -1
+        epoch = start_epoch
+        started = time.perf_counter()
+        while global_step < total_steps:
+            train_loader.set_epoch(epoch)
+            self.train_split.frame_loader.epoch = epoch
+            loader = accelerator.skip_first_batches(train_loader, skip_batches) if skip_batches else train_loader
+            batches_in_epoch = skip_batches
+            skip_batches = 0
+            for batch in loader:
+                with accelerator.accumulate(model):
+                    out = self._forward(model, batch)
+                    accelerator.backward(out.loss)
+                    if accelerator.sync_gradients and args.max_grad_norm > 0:
+                        accelerator.clip_grad_norm_(trainable, args.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                batches_in_epoch += 1
+                for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
+                    value = getattr(out, name)
+                    if value is not None:
+                        running[name] = running.get(name, 0.0) + float(value.detach())
+                running_count += 1
+                if not accelerator.sync_gradients:
+                    continue
+                global_step += 1
+                progress.update(1)
+                if global_step % args.logging_steps == 0 or global_step == total_steps:
+                    metrics = {f"train_{k}": v / running_count for k, v in running.items()}
+                    metrics.update(learning_rate=scheduler.get_last_lr()[0], epoch=epoch + batches_in_epoch / len(train_loader))
+                    if self.use_text_cache:
+                        metrics["text_cache_size"] = len(self.text_cache)
+                    self._log(metrics, global_step)
+                    progress.set_postfix(loss=f"{metrics['train_loss']:.4f}")
+                    running, running_count = {}, 0
+                if eval_loader is not None and args.eval_steps > 0 and global_step % args.eval_steps == 0:
+                    last_eval = self.evaluate(model, eval_loader)
+                    last_eval_step = global_step
+                    self._log(last_eval, global_step)
+                if args.save_steps > 0 and global_step % args.save_steps == 0:
+                    self._save_checkpoint(global_step, epoch, batches_in_epoch)
+                if args.stop_after_steps is not None and global_step >= args.stop_after_steps:
+                    stopped_early = True
+                    break
+                if global_step >= total_steps:
+                    break
+            if stopped_early:
+                break
+            epoch += 1
+        progress.close()
+        accelerator.wait_for_everyone()
+
+        result = TrainResult(output_dir=args.output_dir, global_step=global_step, stopped_early=stopped_early)
+        if stopped_early:
+            accelerator.end_training()
+            return result
+        if eval_loader is not None:
+            if last_eval_step != global_step:
+                last_eval = self.evaluate(model, eval_loader)
+                self._log(last_eval, global_step)
+            result.final_metrics = dict(last_eval)
+        result.final_metrics["train_runtime_s"] = round(time.perf_counter() - started, 2)
+        self._save_final(model, result)
+        accelerator.end_training()
+        return result
+
+    # ------------------------------------------------------------------ end of training
+    def _save_final(self, model, result: TrainResult) -> None:
+        from .hub import push_run_to_hub, write_model_card
+        from .plots import plot_loss_curve
+
+        accelerator, args = self.accelerator, self.args
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process:
+            return
+        peft_model = accelerator.unwrap_model(model)
+        peft_model.save_pretrained(args.output_dir)
+        processor = FigClipProcessor(image_processor=self.image_processor, tokenizer=self.tokenizer)
+        processor.save_pretrained(args.output_dir)
+        self.image_processor.save_pretrained(args.output_dir)
+        result.adapter_dir = args.output_dir
+        if args.save_merged_model:
+            merged_dir = os.path.join(args.output_dir, "merged_clip")
+            # Merge a copy: the adapted model stays usable (and unmerged) after saving.
+            import copy
+
+            clip = to_clip_model(copy.deepcopy(peft_model))
+            clip.save_pretrained(merged_dir)
+            processor.save_pretrained(merged_dir)
+            self.image_processor.save_pretrained(merged_dir)
+            result.merged_dir = merged_dir
+        result.loss_curve = plot_loss_curve(self.log_history, os.path.join(args.output_dir, "loss_curve.png"))
+        with open(os.path.join(args.output_dir, "train_results.json"), "w", encoding="utf-8") as handle:
+            json.dump({"global_step": result.global_step, **result.final_metrics}, handle, indent=2)
+        write_model_card(args.output_dir, self.model_args, self.data_args, args, result.final_metrics,
+                         trainable_parameter_report(peft_model))
+        if args.push_to_hub:
+            push_run_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private_repo)
+
+
+def train_figclip(model_args: ModelArguments, data_args: DataArguments, args: FigClipTrainingArguments,
+                  vidsitu_dir: str | None = None) -> TrainResult:
+    """Train FiGCLIP adapters with the given arguments (the body of `recipes/train_figclip.py`)."""
+    return FigClipTrainer(model_args, data_args, args, vidsitu_dir=vidsitu_dir).train()
