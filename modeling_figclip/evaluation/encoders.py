@@ -43,23 +43,42 @@ class EmbeddingTable:
 
 @dataclass
 class VideoEmbeddings:
-    """Per unique video key: frame `(n, events, frames, dim)`, event `(n, events, dim)` and video `(n, dim)` embeddings.
+    """Per unique video key (row `rows[key]`), L2-normalised embeddings at every level.
 
-    `frame_mask` `(n, events, frames)` marks real frames (events are padded when frames are grouped unevenly).
+    Attributes:
+        frames: `(n, events, frames, dim)`; zeros where `frame_mask` is False (events padded when frames are grouped
+            unevenly for the contextualiser).
+        events, videos: `(n, events, dim)` and `(n, dim)` at the requested level: CLIP-level means, or the
+            contextualised tokens with `use_contextualizer=True`.
+        clip_events, clip_videos: always the CLIP-level means (equal to `events`/`videos` without the contextualiser).
+        frame_mask: `(n, events, frames)` bool.
+        rows: key -> row; failures: key -> why it could not be loaded (`--skip_missing`).
     """
 
     frames: torch.Tensor
     events: torch.Tensor
     videos: torch.Tensor
+    clip_events: torch.Tensor
+    clip_videos: torch.Tensor
     frame_mask: torch.Tensor
     rows: dict[Hashable, int]
     failures: dict[Hashable, str] = field(default_factory=dict)
+    contextualized: bool = False
 
-    def table(self, level: str = "video") -> EmbeddingTable:
-        """The video-level (or, for one-event clips, event-level) embeddings as an `EmbeddingTable`."""
-        if level != "video":
-            raise ValueError("only the video level is a single vector per key; index `events`/`frames` directly.")
+    def table(self) -> EmbeddingTable:
+        """The video-level embeddings (at the requested level) as an `EmbeddingTable`."""
         return EmbeddingTable(self.videos, self.rows, self.failures)
+
+
+@dataclass
+class VideoFeatures:
+    """Embeddings of one batch of videos (see `VideoEmbeddings` for the fields)."""
+
+    frames: torch.Tensor
+    events: torch.Tensor
+    videos: torch.Tensor
+    clip_events: torch.Tensor
+    clip_videos: torch.Tensor
 
 
 class _LoadingDataset(Dataset):
@@ -191,8 +210,8 @@ class ClipEncoder:
     # ------------------------------------------------------------------ videos
     @torch.no_grad()
     def video_features(self, pixel_values_videos: torch.Tensor, frame_mask: Optional[torch.Tensor] = None,
-                       use_contextualizer: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`(frames, events, videos)` embeddings of `(batch, events, frames, 3, H, W)` pixels.
+                       use_contextualizer: bool = False) -> VideoFeatures:
+        """Embeddings of `(batch, events, frames, 3, H, W)` pixels at every level (float32, CPU).
 
         Uses `model.get_video_features` when available; otherwise (plain CLIP) encodes the present frames with
         `get_image_features` and takes re-normalised means, which is exactly FiGCLIP's CLIP-level definition.
@@ -203,14 +222,14 @@ class ClipEncoder:
         if self.has_video_features:
             output = self.model.get_video_features(pixel_values_videos, frame_mask=frame_mask,
                                                    use_contextualizer=use_contextualizer)
+            clip_events, clip_videos = output.clip_event_embeds.float().cpu(), output.clip_video_embeds.float().cpu()
+            events, videos = clip_events, clip_videos
             if use_contextualizer:
                 if output.vc_video_embeds is None:
                     raise ValueError("--use_contextualizer: this model has no Video Contextualizer "
                                      "(config.use_contextualizer is False).")
-                events, videos = output.vc_event_embeds, output.vc_video_embeds
-            else:
-                events, videos = output.clip_event_embeds, output.clip_video_embeds
-            return output.frame_embeds.float().cpu(), events.float().cpu(), videos.float().cpu()
+                events, videos = output.vc_event_embeds.float().cpu(), output.vc_video_embeds.float().cpu()
+            return VideoFeatures(output.frame_embeds.float().cpu(), events, videos, clip_events, clip_videos)
         if use_contextualizer:
             raise ValueError(f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video "
                              "Contextualizer.")
@@ -223,9 +242,9 @@ class ClipEncoder:
         frame_embeds = present.new_zeros(batch, events, frames, present.shape[-1])
         frame_embeds[frame_mask] = present
         weights = frame_mask.unsqueeze(-1).to(frame_embeds.dtype)
-        event_embeds = l2_normalize((frame_embeds * weights).sum(dim=2))
-        video_embeds = l2_normalize((frame_embeds * weights).sum(dim=(1, 2)))
-        return frame_embeds.cpu(), event_embeds.cpu(), video_embeds.cpu()
+        event_embeds = l2_normalize((frame_embeds * weights).sum(dim=2)).cpu()
+        video_embeds = l2_normalize((frame_embeds * weights).sum(dim=(1, 2))).cpu()
+        return VideoFeatures(frame_embeds.cpu(), event_embeds, video_embeds, event_embeds, video_embeds)
 
     def _event_layout(self, num_frames: int, use_contextualizer: bool,
                       events: Optional[int]) -> list[list[int]]:
@@ -260,7 +279,8 @@ class ClipEncoder:
         layout = self._event_layout(num_frames, use_contextualizer, events)
         num_events, per_event = len(layout), max(len(group) for group in layout)
         clip_batch = max(1, self.batch_size // max(1, num_frames))
-        frame_chunks, event_chunks, video_chunks, mask_chunks = [], [], [], []
+        chunks: list[VideoFeatures] = []
+        masks: list[torch.Tensor] = []
         rows, failures = {}, {}
         with self._progress(len(unique), f"encoding {desc}") as bar:
             for batch in self._loader(unique, load, self._process_frames, clip_batch):
@@ -280,19 +300,20 @@ class ClipEncoder:
                     for event, group in enumerate(layout):
                         grid[:, event, :len(group)] = stacked[:, group]
                         mask[:, event, :len(group)] = True
-                    frame_embeds, event_embeds, video_embeds = self.video_features(
-                        grid, None if bool(mask.all()) else mask, use_contextualizer)
-                    frame_chunks.append(frame_embeds)
-                    event_chunks.append(event_embeds)
-                    video_chunks.append(video_embeds)
-                    mask_chunks.append(mask)
+                    chunks.append(self.video_features(grid, None if bool(mask.all()) else mask, use_contextualizer))
+                    masks.append(mask)
                     for key in batch_keys:
                         rows[key] = len(rows)
                 bar.update(len(batch))
-        if not video_chunks:
+        if not chunks:
             dim = self._embed_dim()
-            return VideoEmbeddings(torch.zeros(0, num_events, per_event, dim), torch.zeros(0, num_events, dim),
-                                   torch.zeros(0, dim), torch.zeros(0, num_events, per_event, dtype=torch.bool),
-                                   rows, failures)
-        return VideoEmbeddings(torch.cat(frame_chunks), torch.cat(event_chunks), torch.cat(video_chunks),
-                               torch.cat(mask_chunks), rows, failures)
+            empty_events, empty_videos = torch.zeros(0, num_events, dim), torch.zeros(0, dim)
+            return VideoEmbeddings(torch.zeros(0, num_events, per_event, dim), empty_events, empty_videos,
+                                   empty_events, empty_videos, torch.zeros(0, num_events, per_event, dtype=torch.bool),
+                                   rows, failures, use_contextualizer)
+
+        def cat(name: str) -> torch.Tensor:
+            return torch.cat([getattr(chunk, name) for chunk in chunks])
+
+        return VideoEmbeddings(cat("frames"), cat("events"), cat("videos"), cat("clip_events"), cat("clip_videos"),
+                               torch.cat(masks), rows, failures, use_contextualizer)

@@ -203,7 +203,3 @@ def load_recipe_main():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
-
-
-def maybe(value: Optional[str]) -> list[str]:
-    return [] if value is None else [value]

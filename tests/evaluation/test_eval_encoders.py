@@ -117,6 +117,7 @@ def test_contextualizer_groups_frames_into_events(figclip_dir, clip_dir):
     assert contextual.frame_mask.sum(dim=-1)[0].tolist() == [4, 3, 3]
     clip_level = encoder.encode_videos(list(clips), clips.__getitem__, num_frames=10)
     assert not torch.allclose(contextual.videos, clip_level.videos)
+    assert contextual.contextualized and torch.allclose(contextual.clip_videos, clip_level.videos, atol=1e-5)
     assert torch.allclose(contextual.videos.norm(dim=-1), torch.ones(2), atol=1e-5)
     with pytest.raises(ValueError, match="needs a FigClipModel"):
         make_encoder(clip_dir).encode_videos([0], clips.__getitem__, num_frames=10, use_contextualizer=True)
