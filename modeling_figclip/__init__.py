@@ -12,6 +12,7 @@ from .adapters import (
     figclip_lora_config,
     load_figclip_adapters,
     merge_figclip_adapters,
+    save_figclip_adapters,
     to_clip_model,
     trainable_parameter_report,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "figclip_lora_config",
     "load_figclip_adapters",
     "merge_figclip_adapters",
+    "save_figclip_adapters",
     "to_clip_model",
     "trainable_parameter_report",
 ]

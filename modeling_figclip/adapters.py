@@ -21,7 +21,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import CLIPConfig, CLIPModel
 
-from .modeling_figclip import FigClipModel
+from .modeling_figclip import FIGCLIP_ADAPTER_CONFIG_NAME, FigClipModel, read_figclip_adapter_config
 
 CONTEXTUALIZER_MODULE = "video_contextualizer"
 
@@ -144,11 +144,37 @@ def trainable_parameter_report(model: torch.nn.Module) -> TrainableParameterRepo
     return TrainableParameterReport(total, trainable, lora, contextualizer, other)
 
 
+def save_figclip_adapters(model: PeftModel, save_directory: str, **kwargs) -> None:
+    """`save_pretrained` (adapter_config.json + adapter_model.safetensors) plus `figclip_config.json`, the FiGCLIP
+    settings needed to rebuild a matching contextualiser on the base model when loading."""
+    import json
+    import os
+
+    model.save_pretrained(save_directory, **kwargs)
+    with open(os.path.join(save_directory, FIGCLIP_ADAPTER_CONFIG_NAME), "w", encoding="utf-8") as handle:
+        json.dump(model.get_base_model().config.figclip_fields(), handle, indent=2, sort_keys=True)
+
+
 def load_figclip_adapters(base_model: FigClipModel, adapter_path: str, is_trainable: bool = False, **kwargs) -> PeftModel:
     """Load a saved FiGCLIP adapter (local directory or Hub repo id) onto `base_model`.
 
+    Checks first that `base_model`'s contextualiser matches the one the adapter was trained with (its
+    `figclip_config.json`): peft would otherwise fail deep inside with a missing-key error, or load partially.
     `is_trainable=True` to continue training (peft loads adapters in inference mode otherwise).
     """
+    saved = read_figclip_adapter_config(adapter_path, **kwargs)
+    if saved is not None:
+        current = base_model.config.figclip_fields()
+        shape_fields = ("vc_num_layers", "vc_num_attention_heads", "vc_intermediate_size", "max_events",
+                        "max_frames_per_event", "use_contextualizer")
+        differing = [f for f in shape_fields if f in saved and saved[f] != current[f]]
+        if differing:
+            details = ", ".join(f"{f}: adapter {saved[f]!r} vs base {current[f]!r}" for f in differing)
+            raise ValueError(
+                f"The adapter at {adapter_path} was trained with another contextualiser ({details}). Load the base with "
+                f"FigClipModel.from_pretrained(base, **read_figclip_adapter_config({adapter_path!r})), or simply "
+                f"FigClipModel.from_pretrained({adapter_path!r})."
+            )
     return PeftModel.from_pretrained(base_model, adapter_path, is_trainable=is_trainable, **kwargs)
 
 

@@ -101,6 +101,18 @@ class FigClipConfig(CLIPConfig):
         if not any(self.enabled_losses.values()):
             raise ValueError("At least one loss term must be on (use_clip_event_loss, use_vc_event_loss, ...).")
 
+    #: FiGCLIP's own fields (everything CLIPConfig does not have); saved beside adapters as `figclip_config.json`.
+    FIGCLIP_FIELDS = (
+        "vc_num_layers", "vc_num_attention_heads", "vc_intermediate_size", "vc_dropout", "max_events",
+        "max_frames_per_event", "video_loss_weight", "num_hard_negatives", "use_clip_event_loss", "use_vc_event_loss",
+        "use_clip_video_loss", "use_vc_video_loss", "use_contextualizer", "mask_duplicate_texts",
+        "gather_across_processes", "freeze_text_encoder",
+    )
+
+    def figclip_fields(self) -> dict:
+        """The FiGCLIP-specific settings, e.g. to rebuild the same contextualiser on another base checkpoint."""
+        return {name: getattr(self, name) for name in self.FIGCLIP_FIELDS}
+
     @classmethod
     def from_clip_config(cls, clip_config, **figclip_kwargs) -> "FigClipConfig":
         """A FiGCLIP configuration with the towers of `clip_config` (a `CLIPConfig`) and FiGCLIP `figclip_kwargs`."""

@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, CLIPMode
 from transformers.utils.peft_utils import find_adapter_config_file
 
 from .adapters import load_figclip_adapters, merge_figclip_adapters
-from .modeling_figclip import FigClipModel
+from .modeling_figclip import FigClipModel, read_figclip_adapter_config
 from .tokenization_utils import check_tokenizer
 
 
@@ -54,22 +54,24 @@ def _looks_like_local_path(name_or_path: str) -> bool:
     return name_or_path.startswith((os.path.sep, ".", "~")) or name_or_path.strip("/").count("/") > 1
 
 
-def _adapter_config(name_or_path: str) -> dict | None:
-    path = find_adapter_config_file(name_or_path, local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1")
+def _adapter_config(name_or_path: str, cache_dir: str | None) -> dict | None:
+    path = find_adapter_config_file(
+        name_or_path, cache_dir=cache_dir, local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1"
+    )
     if path is None:
         return None
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def _load_preprocessors(primary: str, fallback: str | None):
+def _load_preprocessors(primary: str, fallback: str | None, cache_dir: str | None):
     errors = []
     for source in (primary, fallback):
         if source is None:
             continue
         try:
-            tokenizer = check_tokenizer(AutoTokenizer.from_pretrained(source), source)
-            image_processor = AutoImageProcessor.from_pretrained(source)
+            tokenizer = check_tokenizer(AutoTokenizer.from_pretrained(source, cache_dir=cache_dir), source)
+            image_processor = AutoImageProcessor.from_pretrained(source, cache_dir=cache_dir)
             return tokenizer, image_processor
         except (OSError, ValueError) as error:  # missing files here; try the base model
             errors.append(f"{source}: {error}")
@@ -81,6 +83,7 @@ def load_model_for_inference(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     merge_adapters: bool = True,
+    cache_dir: str | None = None,
 ) -> LoadedModel:
     """Load a CLIP, FiGCLIP or FiGCLIP-adapter checkpoint for evaluation (see the module docstring).
 
@@ -89,11 +92,13 @@ def load_model_for_inference(
         device: where to put the model (default: CPU).
         dtype: parameter dtype (default: as saved).
         merge_adapters: fold LoRA into the weights (exact up to rounding, and as fast as plain CLIP).
+        cache_dir: Hugging Face cache folder (default: the standard cache).
     """
     if _looks_like_local_path(name_or_path) and not os.path.isdir(name_or_path):
         raise OSError(f"Model directory {name_or_path!r} does not exist.")
-    adapter = _adapter_config(name_or_path)
+    adapter = _adapter_config(name_or_path, cache_dir)
     kwargs = {"dtype": dtype} if dtype is not None else {}
+    kwargs["cache_dir"] = cache_dir
     if adapter is not None:
         base_path = adapter.get("base_model_name_or_path")
         if not base_path:
@@ -101,14 +106,15 @@ def load_model_for_inference(
                 f"{name_or_path} holds an adapter whose adapter_config.json has no base_model_name_or_path; load the "
                 "base model yourself and call modeling_figclip.load_figclip_adapters(base, path)."
             )
-        base = FigClipModel.from_pretrained(base_path, **kwargs)
-        model = load_figclip_adapters(base, name_or_path)
+        saved = read_figclip_adapter_config(name_or_path, cache_dir=cache_dir) or {}
+        base = FigClipModel.from_pretrained(base_path, **{**saved, **kwargs})
+        model = load_figclip_adapters(base, name_or_path, cache_dir=cache_dir)
         if merge_adapters:
             model = merge_figclip_adapters(model)
-        tokenizer, image_processor = _load_preprocessors(name_or_path, base_path)
+        tokenizer, image_processor = _load_preprocessors(name_or_path, base_path, cache_dir)
         kind = "figclip-adapter"
     else:
-        config = AutoConfig.from_pretrained(name_or_path)
+        config = AutoConfig.from_pretrained(name_or_path, cache_dir=cache_dir)
         if config.model_type == "figclip":
             model, kind = FigClipModel.from_pretrained(name_or_path, **kwargs), "figclip"
         elif config.model_type == "clip":
@@ -117,7 +123,7 @@ def load_model_for_inference(
             raise ValueError(
                 f"{name_or_path} is a {config.model_type!r} checkpoint; expected a CLIP or FiGCLIP checkpoint or adapter."
             )
-        tokenizer, image_processor = _load_preprocessors(name_or_path, None)
+        tokenizer, image_processor = _load_preprocessors(name_or_path, None, cache_dir)
         base_path = None
     model.eval()
     if device is not None:

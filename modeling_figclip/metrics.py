@@ -88,10 +88,19 @@ def _positive_mask(positives: Union[ArrayLike, Sequence[Sequence[int]]], rows: s
         if mask.shape[1] != num_candidates:
             raise ValueError(f"positive mask has {mask.shape[1]} columns, the scores have {num_candidates}.")
         return mask
-    selected = list(positives[rows]) if not isinstance(positives, torch.Tensor) else positives[rows].tolist()
+    selected = positives[rows]
+    if isinstance(selected, (np.ndarray, torch.Tensor)) or all(isinstance(p, (int, np.integer)) for p in selected):
+        # One positive per query (the common case): vectorised.
+        indices = _as_tensor(selected, torch.long).reshape(-1)
+        if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= num_candidates):
+            bad = int(((indices < 0) | (indices >= num_candidates)).nonzero()[0])
+            raise ValueError(f"query {rows.start + bad}: positive index {int(indices[bad])} outside [0, {num_candidates}).")
+        mask = torch.zeros(len(indices), num_candidates, dtype=torch.bool)
+        mask[torch.arange(len(indices)), indices] = True
+        return mask
     mask = torch.zeros(len(selected), num_candidates, dtype=torch.bool)
     for row, positive in enumerate(selected):
-        indices = [positive] if np.isscalar(positive) or isinstance(positive, (int, np.integer)) else list(positive)
+        indices = [positive] if isinstance(positive, (int, np.integer)) else list(positive)
         if not indices:
             raise ValueError(f"query {rows.start + row} has no positive candidate.")
         for index in indices:

@@ -33,6 +33,30 @@ from .utils import to_embedding_tensor
 # CLIP clamps its learned temperature at 100 (logit_scale = log 100).
 MAX_LOGIT_SCALE = 100.0
 
+# Written beside a peft adapter: the FiGCLIP settings (contextualiser shape, losses) the adapter was trained with, so
+# the base model is rebuilt with a matching contextualiser before the adapter's weights are loaded into it.
+FIGCLIP_ADAPTER_CONFIG_NAME = "figclip_config.json"
+
+
+def read_figclip_adapter_config(name_or_path: str, **hub_kwargs) -> dict | None:
+    """The `figclip_config.json` of an adapter folder or Hub repo, or None when there is none."""
+    import json
+
+    from transformers.utils import cached_file
+
+    allowed = {k: hub_kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only", "subfolder") if k in hub_kwargs}
+    try:
+        path = cached_file(
+            name_or_path, FIGCLIP_ADAPTER_CONFIG_NAME, _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False, **allowed,
+        )
+    except OSError:
+        return None
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
 
 @dataclass
 class FigClipVideoOutput(ModelOutput):
@@ -125,6 +149,17 @@ class FigClipModel(CLIPModel):
             else None
         )
         self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """`CLIPModel.from_pretrained`, plus FiGCLIP adapters: for a folder/repo holding a peft adapter and its
+        `figclip_config.json`, the base model is built with the adapter's contextualiser settings first (explicit
+        keyword arguments still win), then transformers attaches the adapter."""
+        if pretrained_model_name_or_path is not None:
+            saved = read_figclip_adapter_config(str(pretrained_model_name_or_path), **kwargs)
+            for name, value in (saved or {}).items():
+                kwargs.setdefault(name, value)
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -497,4 +532,4 @@ class FigClipModel(CLIPModel):
         return output
 
 
-__all__ = ["FigClipModel", "FigClipOutput", "FigClipVideoOutput"]
+__all__ = ["FIGCLIP_ADAPTER_CONFIG_NAME", "FigClipModel", "FigClipOutput", "FigClipVideoOutput", "read_figclip_adapter_config"]

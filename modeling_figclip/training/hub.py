@@ -11,7 +11,7 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 TEMPLATE_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "model_cards", "figclip_adapter.md")
 # Files of a run folder that belong on the Hub (checkpoints, logs and merged weights stay local unless asked).
 UPLOAD_PATTERNS = [
-    "adapter_config.json", "adapter_model.safetensors", "README.md", "tokenizer*", "vocab.json", "merges.txt",
+    "adapter_config.json", "adapter_model.safetensors", "figclip_config.json", "README.md", "tokenizer*", "vocab.json", "merges.txt",
     "special_tokens_map.json", "preprocessor_config.json", "processor_config.json", "train_results.json",
     "loss_curve.png",
 ]

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoTokenizer, get_scheduler
 
-from ..adapters import add_figclip_adapters, to_clip_model, trainable_parameter_report
+from ..adapters import add_figclip_adapters, save_figclip_adapters, to_clip_model, trainable_parameter_report
 from ..modeling_figclip import FigClipModel
 from ..processing_figclip import FigClipProcessor
 from ..tokenization_utils import check_tokenizer
@@ -492,7 +492,7 @@ class FigClipTrainer:
         if not accelerator.is_main_process:
             return
         peft_model = accelerator.unwrap_model(model)
-        peft_model.save_pretrained(args.output_dir)
+        save_figclip_adapters(peft_model, args.output_dir)
         processor = FigClipProcessor(image_processor=self.image_processor, tokenizer=self.tokenizer)
         processor.save_pretrained(args.output_dir)
         self.image_processor.save_pretrained(args.output_dir)

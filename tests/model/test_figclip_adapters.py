@@ -148,3 +148,26 @@ def test_load_model_for_inference_handles_clip_figclip_and_adapters(tmp_path, to
         )
     with pytest.raises(OSError, match="does not exist"):
         load_model_for_inference(str(tmp_path / "missing"))
+
+
+def test_adapter_trained_on_plain_clip_with_custom_contextualizer_round_trips(tmp_path, tokenizer):
+    """The contextualiser shape travels with the adapter (figclip_config.json), so loading rebuilds it exactly."""
+    from transformers import CLIPConfig
+
+    from modeling_figclip import save_figclip_adapters
+    from modeling_figclip.testing_utils import tiny_clip_config_dict
+
+    clip_dir = tmp_path / "clip"
+    CLIPModel(CLIPConfig(**tiny_clip_config_dict(tokenizer))).save_pretrained(clip_dir)
+    peft_model = add_figclip_adapters(FigClipModel.from_pretrained(clip_dir, vc_num_layers=1, vc_num_attention_heads=2), r=4)
+    perturb_trainable(peft_model)
+    save_figclip_adapters(peft_model.eval(), tmp_path / "adapter")
+    assert json.loads((tmp_path / "adapter" / "figclip_config.json").read_text())["vc_num_layers"] == 1
+    pixels = make_batch(tokenizer)["pixel_values_videos"]
+    with torch.no_grad():
+        reference = peft_model.get_video_features(pixels).vc_video_embeds
+        loaded = FigClipModel.from_pretrained(tmp_path / "adapter").eval()
+        torch.testing.assert_close(loaded.get_video_features(pixels).vc_video_embeds, reference, atol=1e-6, rtol=0)
+    assert loaded.config.vc_num_layers == 1
+    with pytest.raises(ValueError, match=r"another contextualiser \(vc_num_layers: adapter 1 vs base 6"):
+        load_figclip_adapters(FigClipModel.from_pretrained(clip_dir), str(tmp_path / "adapter"))

@@ -165,6 +165,5 @@ def test_adapter_loads_from_a_prepopulated_offline_hub_cache(assets, tmp_path, m
         torch.testing.assert_close(model.get_video_features(pixels).vc_video_embeds, local.get_video_features(pixels).vc_video_embeds)
     from modeling_figclip.loading import load_model_for_inference
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    loaded = load_model_for_inference("user/figclip-tiny")
+    loaded = load_model_for_inference("user/figclip-tiny", cache_dir=str(cache))
     assert loaded.kind == "figclip-adapter"
