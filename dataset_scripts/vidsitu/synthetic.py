@@ -140,6 +140,7 @@ def write_release(
     clip_seconds: float = CLIP_SECONDS,
     video_clip_ids: Optional[Sequence[str]] = None,
     codec: str = "libx264",
+    codec_options: Optional[Mapping[str, str]] = None,
 ) -> SyntheticRelease:
     """Write annotation files (official names and schema) and, optionally, videos.
 
@@ -159,6 +160,7 @@ def write_release(
         clip_seconds: clip length (10 s in VidSitu; shorter makes "short video" test data).
         video_clip_ids: clips that get a video (default: every clip of every split file).
         codec: mp4 video codec (``libx264`` as VidSitu's ffmpeg trimming produces; ``mpeg4`` as a fallback).
+        codec_options: encoder options (see `write_mp4`).
     """
     if video not in (None, "mp4", "frames", "both"):
         raise ValueError(f"video must be None, 'mp4', 'frames' or 'both', got {video!r}")
@@ -187,7 +189,13 @@ def write_release(
             annotation = first_annotation.get(clip_id)
             if video_dir is not None:
                 count = int(round(clip_seconds * fps))
-                write_mp4(video_path(video_dir, clip_id), frames_fn(clip_id, annotation, count, fps, size), fps, codec)
+                write_mp4(
+                    video_path(video_dir, clip_id),
+                    frames_fn(clip_id, annotation, count, fps, size),
+                    fps,
+                    codec,
+                    codec_options,
+                )
             if frames_dir is not None:
                 count = int(round(clip_seconds * FRAMES_FPS))
                 write_frame_folder(frames_dir, clip_id, frames_fn(clip_id, annotation, count, FRAMES_FPS, size))
@@ -208,8 +216,18 @@ def _clip_id_of(annotation: Mapping) -> Optional[str]:
     return annotation.get("vid_seg_int") if isinstance(annotation, Mapping) else None
 
 
-def write_mp4(path: str, frames: np.ndarray, fps: int = FRAMES_FPS, codec: str = "libx264") -> None:
-    """Encode uint8 frames ``(T, H, W, 3)`` as an mp4 with PyAV (keyframe every 250 frames, like ffmpeg's default)."""
+def write_mp4(
+    path: str,
+    frames: np.ndarray,
+    fps: int = FRAMES_FPS,
+    codec: str = "libx264",
+    codec_options: Optional[Mapping[str, str]] = None,
+) -> None:
+    """Encode uint8 frames ``(T, H, W, 3)`` as an mp4 with PyAV.
+
+    The default options favour speed and fidelity (tests decode colours back): x264 ``ultrafast``, ``crf 12``, no
+    B-frames. ``codec_options={"preset": "medium", "crf": "23"}`` is what VidSitu's own ``ffmpeg`` trimming produces.
+    """
     import av
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -221,7 +239,9 @@ def write_mp4(path: str, frames: np.ndarray, fps: int = FRAMES_FPS, codec: str =
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
-        if codec == "libx264":
+        if codec_options is not None:
+            stream.options = dict(codec_options)
+        elif codec == "libx264":
             stream.options = {"preset": "ultrafast", "crf": "12"}
         else:
             stream.options = {"qscale": "2"}
@@ -327,6 +347,7 @@ def write_synthetic_release(
     frames_fn: Optional[FramesFn] = None,
     valid_annotators: int = 3,
     codec: str = "libx264",
+    codec_options: Optional[Mapping[str, str]] = None,
 ) -> SyntheticRelease:
     """Write a synthetic VidSitu-format release of any size, deterministically from ``seed``.
 
@@ -343,6 +364,7 @@ def write_synthetic_release(
         fps=fps,
         clip_seconds=clip_seconds,
         codec=codec,
+        codec_options=codec_options,
     )
 
 

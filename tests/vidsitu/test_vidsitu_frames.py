@@ -4,13 +4,20 @@ import os
 import pickle
 import shutil
 
+import av
 import numpy as np
 import pytest
 import torch
 from vidsitu_fixtures import decode_index, index_frames
 
 from dataset_scripts.vidsitu import VidSituFormatError, VidSituFrameLoader, event_sample_times, load_vidsitu, write_mp4
-from dataset_scripts.vidsitu.frames import check_video, frame_numbers_at, probe_frame_folder, probe_mp4
+from dataset_scripts.vidsitu.frames import (
+    check_video,
+    decode_mp4_at,
+    frame_numbers_at,
+    probe_frame_folder,
+    probe_mp4,
+)
 from dataset_scripts.vidsitu.synthetic import write_frame_folder
 
 # 4 frames per event at the segment centres (0.25, 0.75, 1.25, 1.75 s into each event), 0-based 30 fps indices.
@@ -55,6 +62,26 @@ def test_mp4_at_another_frame_rate(tmp_path):
     assert event_mask.all()
     assert _indices(frames)[0] == [6, 18, 30, 42]  # floor(t * 24) for t = 0.25, 0.75, 1.25, 1.75
     assert _indices(frames)[4][-1] == 234  # 9.75 s
+
+
+def test_skipping_unneeded_b_frames_changes_nothing(tmp_path):
+    # x264 with ffmpeg's defaults (as VidSitu's trimming) makes B-frames; texture in the bottom half makes sure.
+    frames = index_frames("c", None, 300, 30, (64, 64))
+    texture = np.random.default_rng(1).integers(0, 255, (364, 64, 3), dtype=np.uint8)
+    for index in range(300):
+        frames[index, 32:] = texture[index : index + 32]
+    path = str(tmp_path / "v_bframes_seg_0_10.mp4")
+    write_mp4(path, frames, codec_options={"preset": "medium", "crf": "16"})
+    with av.open(path) as container:
+        assert any(str(frame.pict_type) in ("3", "B") for frame in container.decode(video=0))
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        times = event_sample_times(4, jitter=trial > 0, rng=rng).reshape(-1).tolist()
+        skipped = decode_mp4_at(path, times, skip_nonref=True)
+        full = decode_mp4_at(path, times, skip_nonref=False)
+        for time, fast, slow in zip(times, skipped, full):
+            np.testing.assert_array_equal(fast, slow)
+            assert decode_index(fast[:32]) == int(np.floor(time * 30 + 1e-6))
 
 
 @pytest.mark.parametrize("source", ["video_dir", "frames_dir"])
