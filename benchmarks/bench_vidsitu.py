@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -41,7 +42,6 @@ from dataset_scripts.vidsitu import (  # noqa: E402
     write_synthetic_release,
 )
 
-
 # VidSitu's clips come from `ffmpeg -ss {start} -i <url> -to 10 out.mp4`: libx264 with ffmpeg's defaults.
 OFFICIAL_X264 = {"preset": "medium", "crf": "23"}
 
@@ -55,7 +55,7 @@ def textured_frames(clip_id, annotation, num_frames, fps, size):
     """Camera-like synthetic content: the default coloured frames blended with a smooth random texture that pans
     over time, plus mild sensor noise. Flat colours alone make H.264 and JPEG decoding unrealistically cheap."""
     height, width = size
-    rng = np.random.default_rng(abs(hash(clip_id)) % (2**32))
+    rng = np.random.default_rng(zlib.crc32(clip_id.encode()))
     coarse = rng.integers(0, 256, size=(height // 8 + 2, width // 8 + 2 + num_frames // 4, 3), dtype=np.uint8)
     texture = np.asarray(
         Image.fromarray(coarse).resize((coarse.shape[1] * 8, coarse.shape[0] * 8), Image.BICUBIC), dtype=np.int16
@@ -126,7 +126,9 @@ def main() -> None:
         release = write_synthetic_release(
             os.path.join(work, "release"), num_train=args.num_train, num_valid=0, num_test=0, seed=0
         )
-        print(f"wrote {args.num_train} synthetic training annotations in {time.perf_counter() - start:.1f} s", flush=True)
+        print(
+            f"wrote {args.num_train} synthetic training annotations in {time.perf_counter() - start:.1f} s", flush=True
+        )
         build = bench_build(release.root, work, args.repeats)
 
         start = time.perf_counter()
@@ -134,7 +136,8 @@ def main() -> None:
             os.path.join(work, "videos"), num_train=args.video_clips, num_valid=0, num_test=0, seed=1, video="both",
             size=args.video_size, frames_fn=textured_frames, codec_options=OFFICIAL_X264,
         )  # fmt: skip
-        print(f"wrote {args.video_clips} textured clips ({args.video_size[0]}x{args.video_size[1]}, 10 s, 30 fps) as mp4 and "
+        height, width = args.video_size
+        print(f"wrote {args.video_clips} textured clips ({height}x{width}, 10 s, 30 fps) as mp4 and "
               f"JPEG folders in {time.perf_counter() - start:.1f} s", flush=True)  # fmt: skip
         clip_ids = videos.split_ids["train"]
         rates = {}

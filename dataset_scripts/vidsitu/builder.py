@@ -32,9 +32,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any
 
 import datasets
 import numpy as np
@@ -102,14 +103,14 @@ class VidSituConfig(datasets.BuilderConfig):
         tolerance_s: how much shorter than 10 s a video may be (default 1/3 s: the official >= 290 of 300 frames).
     """
 
-    splits: Optional[tuple] = None
+    splits: tuple | None = None
     num_negatives: int = 4
     negatives_seed: int = 0
     prompt_style: str = "srl"
     strict: bool = True
-    lexicon: Optional[Union[str, VerbLexicon]] = None
-    video_dir: Optional[str] = None
-    frames_dir: Optional[str] = None
+    lexicon: str | VerbLexicon | None = None
+    video_dir: str | None = None
+    frames_dir: str | None = None
     check_videos: bool = True
     probe_videos: bool = False
     tolerance_s: float = DEFAULT_TOLERANCE_S
@@ -200,8 +201,8 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
         kwargs.setdefault("hash", _code_hash())
         super().__init__(*args, **kwargs)
         self._summaries: dict[str, dict] = {}
-        self._lexicon: Optional[VerbLexicon] = None
-        self._train_clips: Optional[tuple[list[ParsedClip], ReadSummary]] = None
+        self._lexicon: VerbLexicon | None = None
+        self._train_clips: tuple[list[ParsedClip], ReadSummary] | None = None
 
     # -- datasets hooks -----------------------------------------------------------------------------------------------
     def _info(self) -> datasets.DatasetInfo:
@@ -217,7 +218,9 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         if self.config.data_dir is None:
-            raise ValueError("VidSituBuilder needs data_dir: the folder where the official vidsitu_data.zip was unzipped")
+            raise ValueError(
+                "VidSituBuilder needs data_dir: the folder where the official vidsitu_data.zip was unzipped"
+            )
         annotations_dir = resolve_annotations_dir(self.config.data_dir)
         splits = self.config.splits or SPLITS
         # Fail before writing anything if a file the requested splits need is missing (always an error: there is
@@ -256,17 +259,18 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
         clips = self._check_videos(clips, IssueLog(self.config.strict, summary))
         summary.clips_kept = len(clips)
 
-        lexicon = self._get_lexicon(annotations_dir) if split in ANNOTATED_SPLITS and self.config.num_negatives else None
+        lexicon = (
+            self._get_lexicon(annotations_dir) if split in ANNOTATED_SPLITS and self.config.num_negatives else None
+        )
         make_row = self._row_maker(lexicon)
         for index, clip in enumerate(clips):
             yield _key(index), make_row(clip)
 
         self._summaries[split] = summary.as_dict()
+        # Printed (not only logged) when something was skipped: lenient mode must never drop data silently.
         if summary.has_issues:
-            logger.warning("%s", summary.format())
             print(summary.format())
-        else:
-            logger.info("%s", summary.format())
+        logger.info("%s", summary.format())
 
     def _prepare_split(self, split_generator, **kwargs):
         try:
@@ -340,7 +344,7 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
             kept.append(clip)
         return kept
 
-    def _row_maker(self, lexicon: Optional[VerbLexicon]) -> Callable[[ParsedClip], dict]:
+    def _row_maker(self, lexicon: VerbLexicon | None) -> Callable[[ParsedClip], dict]:
         """The hot path: plain dicts and strings, no per-event validation (already done by the reader)."""
         style, num_negatives, seed = self.config.prompt_style, self.config.num_negatives, self.config.negatives_seed
 
@@ -352,7 +356,9 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
                 if style == "srl":
                     # One template serves the positive and every negative (see negatives.srl_template).
                     template, numbered = srl_template(event["roles"])
-                    prompt = template.format(lemma, *[r["description"] for r in event["roles"] if r["short"] in numbered])
+                    prompt = template.format(
+                        lemma, *[r["description"] for r in event["roles"] if r["short"] in numbered]
+                    )
                 else:
                     template, numbered, prompt = None, (), only
                 negatives = (
@@ -397,26 +403,26 @@ def load_vidsitu(
     data_dir: str,
     split: str = "train",
     *,
-    video_dir: Optional[str] = None,
-    frames_dir: Optional[str] = None,
+    video_dir: str | None = None,
+    frames_dir: str | None = None,
     frames_per_event: int = 4,
     num_negatives: int = 4,
     negatives_seed: int = 0,
     prompt_style: str = "srl",
     strict: bool = True,
     jitter: bool = False,
-    jitter_seed: Optional[int] = None,
-    lexicon: Optional[Union[str, VerbLexicon]] = None,
-    image_transform: Optional[Callable[[np.ndarray], Any]] = None,
-    frame_size: Optional[Sequence[int]] = None,
+    jitter_seed: int | None = None,
+    lexicon: str | VerbLexicon | None = None,
+    image_transform: Callable[[np.ndarray], Any] | None = None,
+    frame_size: Sequence[int] | None = None,
     decode_frames: bool = True,
     check_videos: bool = True,
     probe_videos: bool = False,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
-    cache_dir: Optional[str] = None,
-    keep_in_memory: Optional[bool] = None,
+    cache_dir: str | None = None,
+    keep_in_memory: bool | None = None,
     return_summary: bool = False,
-) -> Union[datasets.Dataset, tuple[datasets.Dataset, dict]]:
+) -> datasets.Dataset | tuple[datasets.Dataset, dict]:
     """Prepare one VidSitu split and return it as a `datasets.Dataset` (one row per clip).
 
     Args:
@@ -440,6 +446,8 @@ def load_vidsitu(
         return_summary: also return the lenient-mode summary of this split (see `VidSituBuilder.skipped_summary`).
     """
     split = canonical_split(split)
+    if video_dir is not None and frames_dir is not None:
+        raise ValueError("Give at most one of video_dir (mp4 clips) and frames_dir (JPEG frame folders)")
     builder = VidSituBuilder(
         data_dir=data_dir,
         cache_dir=cache_dir,

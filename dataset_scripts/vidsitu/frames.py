@@ -30,7 +30,8 @@ import logging
 import math
 import os
 from collections import Counter
-from typing import Any, Callable, Iterator, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def event_sample_times(
     frames_per_event: int = 4,
     *,
     jitter: bool = False,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
     num_events: int = NUM_EVENTS,
     event_seconds: float = EVENT_SECONDS,
 ) -> np.ndarray:
@@ -88,13 +89,13 @@ def decode_mp4_at(
     path: str,
     times: Sequence[float],
     *,
-    clip_id: Optional[str] = None,
-    size: Optional[tuple[int, int]] = None,
+    clip_id: str | None = None,
+    size: tuple[int, int] | None = None,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     threads: int = 1,
     reformatter: Any = None,
     skip_nonref: bool = True,
-) -> list[Optional[np.ndarray]]:
+) -> list[np.ndarray | None]:
     """Decode the frames shown at ``times`` (seconds) of an mp4, as RGB uint8 ``(H, W, 3)`` arrays (rules S3–S4).
 
     Decodes sequentially and stops after the last needed frame (trimmed VidSitu clips are re-encoded with long GOPs,
@@ -115,8 +116,8 @@ def decode_mp4_at(
     reformatter = reformatter if reformatter is not None else VideoReformatter()
     width, height = (size[1], size[0]) if size is not None else (None, None)
     order = sorted(range(len(times)), key=lambda index: times[index])
-    out: list[Optional[np.ndarray]] = [None] * len(times)
-    converted: tuple[Any, Optional[np.ndarray]] = (None, None)
+    out: list[np.ndarray | None] = [None] * len(times)
+    converted: tuple[Any, np.ndarray | None] = (None, None)
 
     def convert(frame) -> np.ndarray:
         nonlocal converted
@@ -164,7 +165,7 @@ def decode_mp4_at(
     return out
 
 
-def _decode_frames(container, stream, targets: Optional[list[float]], frame_duration: float) -> Iterator[Any]:
+def _decode_frames(container, stream, targets: list[float] | None, frame_duration: float) -> Iterator[Any]:
     """Decoded frames in presentation order. With sorted ``targets`` (seconds), a packet whose frame cannot be the
     one shown at any target — its timestamp is not within [target - 2 frames, target + 1 frame] — is decoded with
     ``skip_frame="NONREF"``: FFmpeg drops it if no other frame references it, and decodes it anyway otherwise.
@@ -185,7 +186,7 @@ def _decode_frames(container, stream, targets: Optional[list[float]], frame_dura
         yield from codec.decode(packet)
 
 
-def probe_mp4(path: str, *, clip_id: Optional[str] = None, tolerance_s: float = DEFAULT_TOLERANCE_S) -> float:
+def probe_mp4(path: str, *, clip_id: str | None = None, tolerance_s: float = DEFAULT_TOLERANCE_S) -> float:
     """Open an mp4, decode its first frame and return its duration in seconds; raise if missing, corrupt or short."""
     import av
 
@@ -211,7 +212,7 @@ def probe_mp4(path: str, *, clip_id: Optional[str] = None, tolerance_s: float = 
         ) from None
     if not math.isnan(duration) and duration < CLIP_SECONDS - tolerance_s:
         raise VidSituFormatError(
-            f"video lasts {duration:.2f} s, fewer than the {CLIP_SECONDS:g} s (- {tolerance_s:.2f} s) the 5 events need",
+            f"video lasts {duration:.2f} s, less than the {CLIP_SECONDS:g} s - {tolerance_s:.2f} s the 5 events need",
             file=path,
             clip_id=clip_id,
             reason="short_video",
@@ -228,7 +229,9 @@ def list_frame_numbers(frames_dir: str, clip_id: str) -> set[int]:
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
-        raise VidSituFormatError("frame folder not found", file=folder, clip_id=clip_id, reason="missing_video") from None
+        raise VidSituFormatError(
+            "frame folder not found", file=folder, clip_id=clip_id, reason="missing_video"
+        ) from None
     prefix, numbers = f"{clip_id}_", set()
     for name in names:
         if name.startswith(prefix) and name.endswith(".jpg"):
@@ -238,7 +241,7 @@ def list_frame_numbers(frames_dir: str, clip_id: str) -> set[int]:
     return numbers
 
 
-def read_jpeg(path: str, size: Optional[tuple[int, int]] = None, *, clip_id: Optional[str] = None) -> np.ndarray:
+def read_jpeg(path: str, size: tuple[int, int] | None = None, *, clip_id: str | None = None) -> np.ndarray:
     """One JPEG as RGB uint8 ``(H, W, 3)``, optionally resized to ``size=(H, W)``."""
     from PIL import Image
 
@@ -261,10 +264,10 @@ def read_jpeg(path: str, size: Optional[tuple[int, int]] = None, *, clip_id: Opt
 
 def frame_numbers_at(
     times: Sequence[float], available: set[int], *, fps: int = FRAMES_FPS, tolerance_s: float = DEFAULT_TOLERANCE_S
-) -> list[Optional[int]]:
+) -> list[int | None]:
     """Map times to 1-based frame numbers of a folder (S3), clamping to the last frame within the tolerance (S4)."""
     last = max(available) if available else 0
-    numbers: list[Optional[int]] = []
+    numbers: list[int | None] = []
     for time in times:
         number = int(math.floor(time * fps + _EPS)) + 1
         if number in available:
@@ -297,8 +300,8 @@ def probe_frame_folder(
 def check_video(
     clip_id: str,
     *,
-    video_dir: Optional[str] = None,
-    frames_dir: Optional[str] = None,
+    video_dir: str | None = None,
+    frames_dir: str | None = None,
     probe: bool = False,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
 ) -> None:
@@ -309,13 +312,18 @@ def check_video(
         if probe:
             probe_mp4(path, clip_id=clip_id, tolerance_s=tolerance_s)
         elif not os.path.isfile(path) or os.path.getsize(path) == 0:
-            raise VidSituFormatError("video file not found (or empty)", file=path, clip_id=clip_id, reason="missing_video")
+            raise VidSituFormatError(
+                "video file not found (or empty)", file=path, clip_id=clip_id, reason="missing_video"
+            )
     if frames_dir is not None:
         if probe:
             probe_frame_folder(frames_dir, clip_id, tolerance_s=tolerance_s)
         elif not os.path.isdir(os.path.join(frames_dir, clip_id)):
             raise VidSituFormatError(
-                "frame folder not found", file=os.path.join(frames_dir, clip_id), clip_id=clip_id, reason="missing_video"
+                "frame folder not found",
+                file=os.path.join(frames_dir, clip_id),
+                clip_id=clip_id,
+                reason="missing_video",
             )
 
 
@@ -359,13 +367,13 @@ class VidSituFrameLoader:
 
     def __init__(
         self,
-        video_dir: Optional[str] = None,
-        frames_dir: Optional[str] = None,
+        video_dir: str | None = None,
+        frames_dir: str | None = None,
         frames_per_event: int = 4,
         jitter: bool = False,
-        seed: Optional[int] = None,
-        frame_size: Optional[tuple[int, int]] = None,
-        image_transform: Optional[Callable[[np.ndarray], Any]] = None,
+        seed: int | None = None,
+        frame_size: tuple[int, int] | None = None,
+        image_transform: Callable[[np.ndarray], Any] | None = None,
         strict: bool = True,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
         decode_threads: int = 1,
@@ -388,9 +396,9 @@ class VidSituFrameLoader:
         self.fallback_size = tuple(fallback_size)
         #: reason -> number of clips with that problem (lenient mode), per process
         self.stats: Counter = Counter()
-        self._rng: Optional[np.random.Generator] = None
-        self._rng_pid: Optional[int] = None
-        self._last_size: Optional[tuple[int, int]] = None
+        self._rng: np.random.Generator | None = None
+        self._rng_pid: int | None = None
+        self._last_size: tuple[int, int] | None = None
         self._reformatter: Any = None  # PyAV swscale context, created per process
 
     # A forked dataloader worker must not reuse the parent's jitter RNG (the classic duplicated-augmentation bug).
@@ -429,7 +437,7 @@ class VidSituFrameLoader:
             frames = [None] * len(times)
         return self._assemble(clip_id, frames)
 
-    def _decode(self, clip_id: str, times: np.ndarray) -> list[Optional[np.ndarray]]:
+    def _decode(self, clip_id: str, times: np.ndarray) -> list[np.ndarray | None]:
         if self.video_dir is not None:
             if self._reformatter is None:
                 from av.video.reformatter import VideoReformatter
@@ -448,14 +456,16 @@ class VidSituFrameLoader:
             times.tolist(), list_frame_numbers(self.frames_dir, clip_id), tolerance_s=self.tolerance_s
         )
         cache: dict[int, np.ndarray] = {}
-        frames: list[Optional[np.ndarray]] = []
+        frames: list[np.ndarray | None] = []
         for number in numbers:
             if number is not None and number not in cache:
-                cache[number] = read_jpeg(frame_path(self.frames_dir, clip_id, number), self.frame_size, clip_id=clip_id)
+                cache[number] = read_jpeg(
+                    frame_path(self.frames_dir, clip_id, number), self.frame_size, clip_id=clip_id
+                )
             frames.append(cache.get(number) if number is not None else None)
         return frames
 
-    def _assemble(self, clip_id: str, frames: list[Optional[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    def _assemble(self, clip_id: str, frames: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
         per_event = self.frames_per_event
         missing = [index for index, frame in enumerate(frames) if frame is None]
         if missing:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Iterable, Iterator, Mapping, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class VerbLexicon:
         self._candidates: dict = {}
 
     @classmethod
-    def from_events(cls, events: Iterable[Mapping]) -> "VerbLexicon":
+    def from_events(cls, events: Iterable[Mapping]) -> VerbLexicon:
         """Build the lexicon from parsed events (see `reader.parse_event`).
 
         If annotators used different descriptions for the same argument of the same VerbID (it should not happen,
@@ -87,7 +87,7 @@ class VerbLexicon:
     def __iter__(self) -> Iterator[str]:
         return iter(self._frames)
 
-    def get(self, verb_id: str, default: Optional[VerbFrame] = None) -> Optional[VerbFrame]:
+    def get(self, verb_id: str, default: VerbFrame | None = None) -> VerbFrame | None:
         return self._frames.get(verb_id, default)
 
     @property
@@ -121,7 +121,7 @@ class VerbLexicon:
             json.dump(self.to_dict(), handle, ensure_ascii=False, indent=1)
 
     @classmethod
-    def load(cls, path: str) -> "VerbLexicon":
+    def load(cls, path: str) -> VerbLexicon:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
         return cls(VerbFrame(**{**verb, "roles": dict(verb["roles"])}) for verb in data["verbs"])
@@ -148,7 +148,7 @@ def _most_common(counter: Counter) -> str:
     return min(counter.items(), key=lambda item: (-item[1], item[0]))[0]
 
 
-def build_verb_lexicon(source: Union[str, os.PathLike, Iterable[Mapping]], strict: bool = True) -> VerbLexicon:
+def build_verb_lexicon(source: str | os.PathLike | Iterable[Mapping], strict: bool = True) -> VerbLexicon:
     """Build the verb-frame lexicon from the VidSitu **training** annotations.
 
     Args:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import random
 import struct
-from typing import Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
 
 from .lexicon import VerbLexicon
 from .prompts import join_prompt, role_clause, verb_only_prompt
@@ -79,7 +79,7 @@ def verb_role_negatives(
     event: Mapping,
     lexicon: VerbLexicon,
     n: int = 4,
-    rng: Union[EventRandom, random.Random, int, None] = None,
+    rng: EventRandom | random.Random | int | None = None,
     prompt_style: str = "srl",
 ) -> list[str]:
     """Up to ``n`` verb-role-swapped negative prompts for one event (rules N1–N6 in the module docstring).
@@ -113,7 +113,7 @@ def verb_role_negatives(
 
 
 def negatives_from_template(
-    template: Optional[str],
+    template: str | None,
     numbered: tuple[str, ...],
     lemma: str,
     positive: str,
@@ -160,8 +160,8 @@ def negatives_from_template(
 
 def srl_template(roles: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:
     """The event's prompt as a `str.format` template with the verb lemma as field 0 and the numbered arguments'
-    descriptions as fields 1.. (in role order), plus those arguments' short names in the same order. Common-role clauses and all
-    values are baked in, so each negative is one ``format`` call."""
+    descriptions as fields 1.. (in role order), plus those arguments' short names in the same order. Common-role
+    clauses and all values are baked in, so each negative is one ``format`` call."""
     clauses, numbered = [], []
     for role in roles:
         value = role["value"].replace("{", "{{").replace("}", "}}")

@@ -48,8 +48,9 @@ Cleaning rules for raw strings (each is tested on the real strings quoted in dat
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, NamedTuple
 
 from .schema import MODIFIER_SHORT_NAMES, SCENE_KEY, SCENE_SHORT
 
@@ -141,8 +142,8 @@ class RoleSpec(NamedTuple):
         return self.short.startswith("Arg")
 
 
-@lru_cache(maxsize=None)
-def parse_role_key(key: str) -> Optional[RoleSpec]:
+@cache
+def parse_role_key(key: str) -> RoleSpec | None:
     """Rule R1 (+R2–R6): parse a raw role key, or return None if it is not a known argument or modifier.
 
     ``"Arg0 (agent, hitter - animate only!)"`` → ``RoleSpec("Arg0", "hitter")``;
@@ -220,7 +221,7 @@ def _clause_of(role: Mapping[str, str]) -> str:
     return role_clause(role["short"], description, role["value"])
 
 
-def verb_only_prompt(event_or_lemma: Union[EventLike, str]) -> str:
+def verb_only_prompt(event_or_lemma: EventLike | str) -> str:
     """The verb-only ablation prompt, ``"In this photo, the action is {verb}"``.
 
     Args:

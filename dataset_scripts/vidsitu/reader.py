@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from .prompts import clean_value, clean_verb_lemma, parse_role_key
 from .schema import (
@@ -36,6 +37,8 @@ _EVRELS = frozenset(EVREL_VALUES)
 def _is_mapping(value: Any) -> bool:
     # json gives dicts; `isinstance(x, Mapping)` goes through the ABC machinery and dominated the parse time.
     return type(value) is dict or isinstance(value, Mapping)
+
+
 # The official loader encodes Ev3's missing relation as "Null"; we use None for it.
 _NO_EVREL = (None, "", "Null")
 
@@ -46,9 +49,9 @@ _NO_EVREL = (None, "", "Null")
 def parse_event(
     raw: Mapping[str, Any],
     *,
-    file: Optional[str] = None,
-    clip_id: Optional[str] = None,
-    event: Optional[str] = None,
+    file: str | None = None,
+    clip_id: str | None = None,
+    event: str | None = None,
 ) -> dict:
     """Validate one raw VidSitu event and return it parsed (see the module docstring for the output).
 
@@ -115,7 +118,7 @@ def parse_event(
     return {"verb": verb, "verb_lemma": verb_lemma, "verb_id": verb_id.strip(), "roles": roles, "evrel": evrel}
 
 
-def annotation_clip_id(raw: Any) -> Optional[str]:
+def annotation_clip_id(raw: Any) -> str | None:
     """The clip id of one raw annotation (the ``vid_seg_int`` of its first event that has one)."""
     if _is_mapping(raw):
         for name in EVENT_NAMES:
@@ -125,7 +128,7 @@ def annotation_clip_id(raw: Any) -> Optional[str]:
     return None
 
 
-def parse_annotation(raw: Any, *, file: Optional[str] = None) -> tuple[str, list[dict]]:
+def parse_annotation(raw: Any, *, file: str | None = None) -> tuple[str, list[dict]]:
     """Validate one annotator's annotation of one clip (``{"Ev1": {…}, …, "Ev5": {…}}``).
 
     Returns:
@@ -141,7 +144,12 @@ def parse_annotation(raw: Any, *, file: Optional[str] = None) -> tuple[str, list
         raw_event = raw.get(name)
         if raw_event is None:
             raise VidSituFormatError(
-                "event missing from Ev1..Ev5", file=file, clip_id=clip_id, event=name, field=name, reason="missing_event"
+                "event missing from Ev1..Ev5",
+                file=file,
+                clip_id=clip_id,
+                event=name,
+                field=name,
+                reason="missing_event",
             )
         if _is_mapping(raw_event) and raw_event.get("vid_seg_int", clip_id) != clip_id:
             raise VidSituFormatError(
@@ -270,7 +278,7 @@ class ParsedClip:
     #: valid: every valid annotator copy (5 parsed events each), file order; train: []
     annotations: list
     #: valid: per event, the annotators' VerbIDs from vinfo ``vbid_lst``; train: None
-    verb_ids_10: Optional[list] = None
+    verb_ids_10: list | None = None
 
 
 def read_split_ids(annotations_dir: str, split: str, log: IssueLog) -> list[str]:
@@ -287,7 +295,9 @@ def read_split_ids(annotations_dir: str, split: str, log: IssueLog) -> list[str]
             )
         elif clip_id in seen:
             log.skip_clip(
-                VidSituFormatError("clip listed twice", file=path, clip_id=clip_id, field=f"[{index}]", reason="duplicate_clip")
+                VidSituFormatError(
+                    "clip listed twice", file=path, clip_id=clip_id, field=f"[{index}]", reason="duplicate_clip"
+                )
             )
         else:
             seen.add(clip_id)

@@ -7,7 +7,6 @@ Everything here is read from the official repository (`TheShadow29/VidSitu@b7949
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import datasets
 
@@ -40,7 +39,9 @@ def canonical_split(split: str) -> str:
     """Map a split name or alias (`"validation"`, `"test_srl"`, …) to the official name (`"valid"`, `"testsrl"`)."""
     name = SPLIT_ALIASES.get(split, split)
     if name not in SPLITS:
-        raise ValueError(f"Unknown VidSitu split {split!r}; expected one of {SPLITS} (or aliases {sorted(SPLIT_ALIASES)})")
+        raise ValueError(
+            f"Unknown VidSitu split {split!r}; expected one of {SPLITS} (or aliases {sorted(SPLIT_ALIASES)})"
+        )
     return name
 
 
@@ -110,10 +111,10 @@ class VidSituFormatError(ValueError):
         self,
         problem: str,
         *,
-        file: Optional[str] = None,
-        clip_id: Optional[str] = None,
-        event: Optional[str] = None,
-        field: Optional[str] = None,
+        file: str | None = None,
+        clip_id: str | None = None,
+        event: str | None = None,
+        field: str | None = None,
         reason: str = "format_error",
     ):
         self.problem = problem

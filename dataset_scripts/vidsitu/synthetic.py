@@ -29,9 +29,10 @@ import json
 import os
 import random
 import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ from .schema import (
 
 #: ``frames_fn(clip_id, annotation, num_frames, fps, size) -> uint8 array (num_frames, H, W, 3)``.
 #: ``annotation`` is the clip's first raw SRL annotation (``{"Ev1": {…}, …}``), or None for test-split clips.
-FramesFn = Callable[[str, Optional[Mapping[str, Any]], int, int, tuple[int, int]], np.ndarray]
+FramesFn = Callable[[str, Mapping[str, Any] | None, int, int, tuple[int, int]], np.ndarray]
 
 # (VerbID, raw Verb string, raw numbered-argument keys). The first eight strings are VidSitu's own (data_formats.md
 # §1.4), messy parts included; the rest are PropBank-style frames in the same format.
@@ -64,9 +65,21 @@ SYNTHETIC_VERBS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("talk.01", "talk (speak)", ("Arg0 (talker)", "Arg2 (hearer)")),
     ("flip.01", "flip (throw, turn over)", ("Arg0 (flipper, agent)", "Arg1 (thing flipped)")),
     ("breathe.01", "breathe (suck air)", ("Arg0 (breather)", "Arg1 (air, we hope)")),
-    ("strike.01", "strike (hit)", ("Arg0 (agent, hitter - animate only!)", "Arg1 (thing hit)", "Arg2 (instrument, thing hit by or with)")),
-    ("pull.01", "pull ((try to) cause motion)", ("Arg0 (puller)", "Arg1 (thing pulled)", "Arg2 (DIR or attribute of arg1)")),
-    ("choke.01", "choke (to have or cause to have  difficulty in breathing)", ("Arg0 (choker)", "Arg1 (entity choking)")),
+    (
+        "strike.01",
+        "strike (hit)",
+        ("Arg0 (agent, hitter - animate only!)", "Arg1 (thing hit)", "Arg2 (instrument, thing hit by or with)"),
+    ),
+    (
+        "pull.01",
+        "pull ((try to) cause motion)",
+        ("Arg0 (puller)", "Arg1 (thing pulled)", "Arg2 (DIR or attribute of arg1)"),
+    ),
+    (
+        "choke.01",
+        "choke (to have or cause to have  difficulty in breathing)",
+        ("Arg0 (choker)", "Arg1 (entity choking)"),
+    ),
     ("walk.01", "walk (go)", ("Arg0 (walker)", "Arg1 (path)")),
     ("jog.01", "jog (run slowly)", ("Arg0 (jogger)", "Arg1 (path)")),
     ("run.02", "run (move quickly on foot)", ("Arg0 (runner)", "Arg1 (course, race, distance)")),
@@ -118,8 +131,8 @@ class SyntheticRelease:
 
     root: str
     annotations_dir: str
-    video_dir: Optional[str]
-    frames_dir: Optional[str]
+    video_dir: str | None
+    frames_dir: str | None
     #: split name -> clip ids, as written in the split files
     split_ids: dict
 
@@ -133,14 +146,14 @@ def write_release(
     split_ids: Mapping[str, Sequence[str]],
     annotations: Mapping[str, Sequence[Mapping]],
     vinfo: Mapping[str, Sequence[Mapping]],
-    video: Optional[str] = None,
-    frames_fn: Optional[FramesFn] = None,
+    video: str | None = None,
+    frames_fn: FramesFn | None = None,
     size: tuple[int, int] = (64, 64),
     fps: int = FRAMES_FPS,
     clip_seconds: float = CLIP_SECONDS,
-    video_clip_ids: Optional[Sequence[str]] = None,
+    video_clip_ids: Sequence[str] | None = None,
     codec: str = "libx264",
-    codec_options: Optional[Mapping[str, str]] = None,
+    codec_options: Mapping[str, str] | None = None,
 ) -> SyntheticRelease:
     """Write annotation files (official names and schema) and, optionally, videos.
 
@@ -208,7 +221,7 @@ def _dump(path: str, data: Any) -> None:
         json.dump(data, handle, ensure_ascii=False)
 
 
-def _clip_id_of(annotation: Mapping) -> Optional[str]:
+def _clip_id_of(annotation: Mapping) -> str | None:
     for name in EVENT_NAMES:
         event = annotation.get(name)
         if isinstance(event, Mapping) and "vid_seg_int" in event:
@@ -221,7 +234,7 @@ def write_mp4(
     frames: np.ndarray,
     fps: int = FRAMES_FPS,
     codec: str = "libx264",
-    codec_options: Optional[Mapping[str, str]] = None,
+    codec_options: Mapping[str, str] | None = None,
 ) -> None:
     """Encode uint8 frames ``(T, H, W, 3)`` as an mp4 with PyAV.
 
@@ -270,7 +283,7 @@ def _colour(text: str) -> np.ndarray:
 
 
 def default_frames_fn(
-    clip_id: str, annotation: Optional[Mapping], num_frames: int, fps: int, size: tuple[int, int]
+    clip_id: str, annotation: Mapping | None, num_frames: int, fps: int, size: tuple[int, int]
 ) -> np.ndarray:
     """Coloured frames: background = colour of the event's VerbID, centre square = colour of its first role value,
     plus a white bar that moves across the frame during each 2 s event (so frames differ within an event)."""
@@ -325,7 +338,7 @@ def make_synthetic_annotations(
     vinfo = {TRAIN: [], VALID: []}
     for split in (TRAIN, VALID):
         for clip_id in split_ids[split]:
-            uid = clip_id[2:-len(clip_id.rsplit("_seg_", 1)[1]) - 5] + str(rng.randrange(10))
+            uid = clip_id[2 : -len(clip_id.rsplit("_seg_", 1)[1]) - 5] + str(rng.randrange(10))
             plan = _plan_clip(rng, verbs)
             copies = valid_annotators if split == VALID else 1
             for annotator in range(copies):
@@ -340,14 +353,14 @@ def write_synthetic_release(
     num_valid: int = 4,
     num_test: int = 2,
     seed: int = 0,
-    video: Optional[str] = None,
+    video: str | None = None,
     size: tuple[int, int] = (64, 64),
     fps: int = FRAMES_FPS,
     clip_seconds: float = CLIP_SECONDS,
-    frames_fn: Optional[FramesFn] = None,
+    frames_fn: FramesFn | None = None,
     valid_annotators: int = 3,
     codec: str = "libx264",
-    codec_options: Optional[Mapping[str, str]] = None,
+    codec_options: Mapping[str, str] | None = None,
 ) -> SyntheticRelease:
     """Write a synthetic VidSitu-format release of any size, deterministically from ``seed``.
 

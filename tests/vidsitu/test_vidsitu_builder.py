@@ -105,7 +105,9 @@ def test_valid_keeps_annotators_and_verb_annotations(release, cache_dir):
 def test_valid_negatives_use_train_verbs_only(tmp_path, cache_dir):
     records = make_synthetic_annotations(num_train=2, num_valid=4, num_test=0, seed=4)
     root = write_release(str(tmp_path / "release"), **records).root
-    train_lemmas = {event["verb_lemma"] for row in load_vidsitu(root, "train", cache_dir=cache_dir)["events"] for event in row}
+    train_lemmas = {
+        event["verb_lemma"] for row in load_vidsitu(root, "train", cache_dir=cache_dir)["events"] for event in row
+    }
     valid = load_vidsitu(root, "valid", cache_dir=cache_dir)
     valid_only = {e["verb_lemma"] for row in valid["events"] for e in row} - train_lemmas
     assert valid_only  # this seed has verbs in valid that train lacks
@@ -130,7 +132,9 @@ def test_verb_only_style_and_no_negatives(release, cache_dir):
     for event in train[0]["events"]:
         assert event["prompt"] == event["verb_only_prompt"] == verb_only_prompt(event["verb_lemma"])
         assert all(" where," not in negative for negative in event["negative_prompts"])
-        assert event["negative_prompts"] and all(n.startswith("In this photo, the action is ") for n in event["negative_prompts"])
+        assert event["negative_prompts"] and all(
+            n.startswith("In this photo, the action is ") for n in event["negative_prompts"]
+        )
     none = load_vidsitu(release.root, "train", num_negatives=0, cache_dir=cache_dir)
     assert all(event["negative_prompts"] == [] for row in none["events"] for event in row)
     with pytest.raises(ValueError, match="prompt_style"):

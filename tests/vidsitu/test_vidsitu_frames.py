@@ -21,7 +21,13 @@ from dataset_scripts.vidsitu.frames import (
 from dataset_scripts.vidsitu.synthetic import write_frame_folder
 
 # 4 frames per event at the segment centres (0.25, 0.75, 1.25, 1.75 s into each event), 0-based 30 fps indices.
-EXPECTED_INDICES = [[7, 22, 37, 52], [67, 82, 97, 112], [127, 142, 157, 172], [187, 202, 217, 232], [247, 262, 277, 292]]
+EXPECTED_INDICES = [
+    [7, 22, 37, 52],
+    [67, 82, 97, 112],
+    [127, 142, 157, 172],
+    [187, 202, 217, 232],
+    [247, 262, 277, 292],
+]
 
 
 def _indices(frames):
@@ -238,7 +244,7 @@ def test_probes(bad_videos):
         check_video("v_missing_seg_0_10", video_dir=video_dir)
 
 
-# --- prepare-time video checks through the builder ---------------------------------------------------------------------
+# --- prepare-time video checks through the builder --------------------------------------------------------------------
 def _release_copy(release, tmp_path):
     root = str(tmp_path / "copy")
     shutil.copytree(release.root, root)

@@ -74,9 +74,13 @@ def test_walk_becomes_jog_with_jogger_keeping_nouns_and_common_roles():
 
 def test_every_numbered_role_gets_the_candidate_description():
     strike = parse_event(REAL_LOOKING_EVENTS[3])  # Arg0, Arg1, Arg2 + manner
-    hit = real_event("hit (strike)", "hit.01", [("Arg0 (hitter)", "x"), ("Arg1 (thing hit)", "y"), ("Arg2 (instrument)", "z")])
+    hit = real_event(
+        "hit (strike)", "hit.01", [("Arg0 (hitter)", "x"), ("Arg1 (thing hit)", "y"), ("Arg2 (instrument)", "z")]
+    )
     push = real_event(
-        "push (apply force)", "push.01", [("Arg0 (pusher)", "x"), ("Arg1 (thing pushed)", "y"), ("Arg2 (direction)", "z")]
+        "push (apply force)",
+        "push.01",
+        [("Arg0 (pusher)", "x"), ("Arg1 (thing pushed)", "y"), ("Arg2 (direction)", "z")],
     )
     lexicon = _lexicon(REAL_LOOKING_EVENTS[3], hit, push)
     negatives = verb_role_negatives(strike, lexicon, n=4, rng=1)

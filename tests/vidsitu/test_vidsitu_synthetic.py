@@ -61,7 +61,9 @@ def test_official_layout_and_schema(release):
         assert sorted(annotation) == ["Ev1", "Ev2", "Ev3", "Ev4", "Ev5"]
         assert "EvRel" not in annotation["Ev3"]
         for name, event in annotation.items():
-            expected = {"vid_uid", "vid_seg_int", "Args", "Arg_List", "Verb", "VerbID"} | ({"EvRel"} if name != "Ev3" else set())
+            expected = {"vid_uid", "vid_seg_int", "Args", "Arg_List", "Verb", "VerbID"} | (
+                {"EvRel"} if name != "Ev3" else set()
+            )
             assert set(event) == expected
             assert set(event["Args"]) == set(event["Arg_List"])
             assert sorted(int(position) for position in event["Arg_List"].values()) == list(range(len(event["Args"])))

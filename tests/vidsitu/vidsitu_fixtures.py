@@ -72,7 +72,11 @@ REAL_LOOKING_EVENTS = [
     real_event(
         "flip (throw, turn over)",
         "flip.01",
-        [("Arg0 (flipper, agent)", "man in wetsuit"), ("Arg1 (thing flipped)", "on the handly"), ("Scene of the Event", "lake")],
+        [
+            ("Arg0 (flipper, agent)", "man in wetsuit"),
+            ("Arg1 (thing flipped)", "on the handly"),
+            ("Scene of the Event", "lake"),
+        ],
         evrel="Enables",
     ),
     copy.deepcopy(REAL_EV3),
