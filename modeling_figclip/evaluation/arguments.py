@@ -24,7 +24,8 @@ class EvaluationArguments:
         "help": "Image folder (SugarCrepe: COCO val2017; ARO VG: default data_dir/images; Order: default data_dir)."})
     video_dir: Optional[str] = field(default=None, metadata={"help": "Video folder (default: data_dir/videos)."})
     output: Optional[str] = field(default=None, metadata={"help": "Where to write results.json (default: print only)."})
-    config: Optional[str] = field(default=None, metadata={"help": "YAML file of these arguments; the CLI overrides it."})
+    config: Optional[str] = field(default=None, init=False, metadata={
+        "help": "YAML file of these arguments; the CLI overrides it (parsed by modeling_figclip.cli_utils)."})
     suite: Optional[str] = field(default=None, metadata={"help": "Suite YAML: several models x tasks -> table + chart."})
     output_dir: Optional[str] = field(default=None, metadata={
         "help": "Suite output folder / extract_features output folder (overrides the suite YAML's output_dir)."})
@@ -97,4 +98,4 @@ class EvaluationArguments:
             raise ValueError(f"unknown --task {self.task!r}; choose one of {list(TASKS)}.")
 
 
-ARGUMENT_NAMES = frozenset(f.name for f in fields(EvaluationArguments))
+ARGUMENT_NAMES = frozenset(f.name for f in fields(EvaluationArguments) if f.init)

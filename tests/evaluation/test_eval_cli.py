@@ -113,7 +113,8 @@ def test_aro_relation_macro_drops_excluded_relations(main, world, tmp_path):
 
 def test_msrvtt_retrieval(main, world, tmp_path):
     result = run(main, world, tmp_path, "--model", world["clip"], "--task", "msrvtt",
-                 "--data_dir", os.path.join(world["root"], "msrvtt"), "--similarity_chunk_size", "2")
+                 "--data_dir", os.path.join(world["root"], "msrvtt"), "--similarity_chunk_size", "2",
+                 "--num_workers", "2")
     assert set(result["metrics"]) == {f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MnR")}
     assert result["num_items"] == 5 and result["settings"]["num_frames"] == 12
     assert result["metrics"]["t2v_R@5"] == 100.0  # 5 candidates
@@ -171,13 +172,15 @@ def test_yaml_config_with_cli_override_and_unknown_keys(world, tmp_path):
     config = tmp_path / "eval.yaml"
     config.write_text(f"model: {world['clip']}\ntask: sugarcrepe\ndata_dir: /data\nbatch_size: 8\nties: pessimistic\n")
     args = parse_args(["--config", str(config), "--batch_size", "3"])
-    assert args.model == world["clip"] and args.task == "sugarcrepe"
+    assert args.model == world["clip"] and args.task == "sugarcrepe" and args.config == str(config)
     assert args.batch_size == 3 and args.ties == "pessimistic"  # CLI over YAML over defaults
     config.write_text("task: sugarcrepe\nbatch_sise: 8\nimage_folder: x\n")
-    with pytest.raises(ValueError, match=r"unknown key\(s\) 'batch_sise' \(did you mean 'batch_size'\?\)"):
+    with pytest.raises(ValueError, match=r"eval\.yaml has unknown keys \['batch_sise', 'image_folder'\]"):
         parse_args(["--config", str(config)])
     with pytest.raises(ValueError, match="missing required argument"):
         parse_args(["--task", "sugarcrepe"]).validate_single_run()
+    with pytest.raises(ValueError, match="Unknown command-line arguments"):
+        parse_args(["--task", "sugarcrepe", "--bogus", "1"])
 
 
 def test_example_configs_parse():
