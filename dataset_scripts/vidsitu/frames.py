@@ -29,6 +29,7 @@ import bisect
 import logging
 import math
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -349,8 +350,9 @@ class VidSituFrameLoader:
         frames_dir: folder of ``{clip_id}/{clip_id}_%06d.jpg`` frame folders (30 fps).
         frames_per_event: frames sampled uniformly inside each 2 s event (paper: 4).
         jitter: random time inside each segment (training) instead of its centre (evaluation).
-        seed: makes jitter reproducible; each process (dataloader worker) then draws from
-            ``default_rng([seed, worker_id])``. None: fresh OS entropy per process.
+        seed: makes jitter reproducible: a clip's sampling times are then a function of ``(seed, epoch, clip_id)``
+            only — not of the dataloader worker, the batch order or how often workers are restarted. Call
+            `set_epoch` (or set ``epoch``) every epoch to draw new times. None: fresh OS entropy per process.
         frame_size: ``(H, W)`` to resize every frame to (needed to batch clips of different resolutions unless
             ``image_transform`` resizes). None keeps the native size.
         image_transform: called once per clip on the uint8 frames as a numpy array ``(5 * frames_per_event, H, W, 3)``;
@@ -394,6 +396,8 @@ class VidSituFrameLoader:
         self.tolerance_s = tolerance_s
         self.decode_threads = decode_threads
         self.fallback_size = tuple(fallback_size)
+        #: with a seed, jitter depends on (seed, epoch, clip id); see `set_epoch`
+        self.epoch = 0
         #: reason -> number of clips with that problem (lenient mode), per process
         self.stats: Counter = Counter()
         self._rng: np.random.Generator | None = None
@@ -401,16 +405,18 @@ class VidSituFrameLoader:
         self._last_size: tuple[int, int] | None = None
         self._reformatter: Any = None  # PyAV swscale context, created per process
 
-    # A forked dataloader worker must not reuse the parent's jitter RNG (the classic duplicated-augmentation bug).
-    def _generator(self) -> np.random.Generator:
-        if self._rng is None or self._rng_pid != os.getpid():
-            if self.seed is None:
-                self._rng = np.random.default_rng()
-            else:
-                from torch.utils.data import get_worker_info
+    def set_epoch(self, epoch: int) -> None:
+        """Seeded jitter draws new sampling times each epoch (set before the epoch's dataloader workers start)."""
+        self.epoch = int(epoch)
 
-                info = get_worker_info()
-                self._rng = np.random.default_rng([self.seed, info.id if info is not None else 0])
+    def _generator(self, clip_id: str) -> np.random.Generator:
+        if self.seed is not None:
+            # A pure function of (seed, epoch, clip): reproducible whatever the worker count, order or restarts.
+            return np.random.default_rng([self.seed, self.epoch, zlib.crc32(clip_id.encode())])
+        # Unseeded: one generator per process. A forked dataloader worker must not reuse the parent's state (the
+        # classic duplicated-augmentation bug), hence the pid check.
+        if self._rng is None or self._rng_pid != os.getpid():
+            self._rng = np.random.default_rng()
             self._rng_pid = os.getpid()
         return self._rng
 
@@ -419,15 +425,14 @@ class VidSituFrameLoader:
         state["_rng"], state["_rng_pid"], state["_reformatter"] = None, None, None
         return state
 
-    def sample_times(self) -> np.ndarray:
-        """Sampling times ``(5, frames_per_event)`` in seconds for the next clip."""
-        return event_sample_times(
-            self.frames_per_event, jitter=self.jitter, rng=self._generator() if self.jitter else None
-        )
+    def sample_times(self, clip_id: str = "") -> np.ndarray:
+        """Sampling times ``(5, frames_per_event)`` in seconds for a clip (rules S1–S2)."""
+        rng = self._generator(clip_id) if self.jitter else None
+        return event_sample_times(self.frames_per_event, jitter=self.jitter, rng=rng)
 
     def load(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` bool for one clip."""
-        times = self.sample_times().reshape(-1)
+        times = self.sample_times(clip_id).reshape(-1)
         try:
             frames = self._decode(clip_id, times)
         except VidSituFormatError as error:

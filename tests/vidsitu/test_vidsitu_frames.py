@@ -103,9 +103,20 @@ def test_jitter_is_reproducible_with_a_seed_and_stays_in_the_event(index_release
             assert event * 60 + slot * 15 <= index < event * 60 + (slot + 1) * 15
 
 
-def test_forked_workers_do_not_share_the_jitter_state(index_release):
+def test_seeded_jitter_depends_on_seed_epoch_and_clip_only(index_release):
+    loader = VidSituFrameLoader(frames_dir=index_release.frames_dir, jitter=True, seed=5)
+    first = loader.sample_times("v_a_seg_0_10")
+    assert not np.array_equal(loader.sample_times("v_b_seg_0_10"), first)  # another clip
+    np.testing.assert_array_equal(loader.sample_times("v_a_seg_0_10"), first)  # same clip, same epoch: same times
+    clone = pickle.loads(pickle.dumps(loader))  # what a dataloader worker gets
+    np.testing.assert_array_equal(clone.sample_times("v_a_seg_0_10"), first)
+    loader.set_epoch(1)
+    assert not np.array_equal(loader.sample_times("v_a_seg_0_10"), first)  # a new epoch draws new times
+
+
+def test_unseeded_workers_do_not_share_the_jitter_state(index_release):
     loader = VidSituFrameLoader(frames_dir=index_release.frames_dir, jitter=True)
-    loader.sample_times()
+    loader.sample_times("v_a_seg_0_10")
     clone = pickle.loads(pickle.dumps(loader))
     assert clone._rng is None  # a worker gets a fresh generator
 
