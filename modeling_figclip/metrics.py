@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Literal, NamedTuple, Union
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
-ArrayLike = Union[np.ndarray, torch.Tensor, Sequence[float], Sequence[Sequence[float]]]
+ArrayLike = np.ndarray | torch.Tensor | Sequence[float] | Sequence[Sequence[float]]
 TieRule = Literal["optimistic", "pessimistic"]
 TIE_RULES: tuple[str, ...] = ("optimistic", "pessimistic")
 
@@ -80,8 +80,9 @@ class RankResult(NamedTuple):
     num_tied: int
 
 
-def _positive_mask(positives: Union[ArrayLike, Sequence[Sequence[int]]], rows: slice, num_rows: int,
-                   num_candidates: int) -> torch.Tensor:
+def _positive_mask(
+    positives: ArrayLike | Sequence[Sequence[int]], rows: slice, num_rows: int, num_candidates: int
+) -> torch.Tensor:
     """`(rows, candidates)` bool mask from per-query positive indices (ints, lists of ints, or a bool matrix)."""
     if isinstance(positives, (np.ndarray, torch.Tensor)) and _as_numpy(positives).ndim == 2:
         mask = _as_tensor(positives, torch.bool)[rows]
@@ -94,7 +95,9 @@ def _positive_mask(positives: Union[ArrayLike, Sequence[Sequence[int]]], rows: s
         indices = _as_tensor(selected, torch.long).reshape(-1)
         if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= num_candidates):
             bad = int(((indices < 0) | (indices >= num_candidates)).nonzero()[0])
-            raise ValueError(f"query {rows.start + bad}: positive index {int(indices[bad])} outside [0, {num_candidates}).")
+            raise ValueError(
+                f"query {rows.start + bad}: positive index {int(indices[bad])} outside [0, {num_candidates})."
+            )
         mask = torch.zeros(len(indices), num_candidates, dtype=torch.bool)
         mask[torch.arange(len(indices)), indices] = True
         return mask
@@ -110,7 +113,9 @@ def _positive_mask(positives: Union[ArrayLike, Sequence[Sequence[int]]], rows: s
     return mask
 
 
-def _ranks_from_block(scores: torch.Tensor, positive_mask: torch.Tensor, ties: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _ranks_from_block(
+    scores: torch.Tensor, positive_mask: torch.Tensor, ties: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     best_positive = scores.masked_fill(~positive_mask, float("-inf")).max(dim=1, keepdim=True).values
     negatives = ~positive_mask
     higher = ((scores > best_positive) & negatives).sum(dim=1)
@@ -119,8 +124,9 @@ def _ranks_from_block(scores: torch.Tensor, positive_mask: torch.Tensor, ties: s
     return ranks, tied > 0
 
 
-def ranks_of_positives(scores: ArrayLike, positives: Union[ArrayLike, Sequence[Sequence[int]]],
-                       ties: TieRule = "optimistic") -> RankResult:
+def ranks_of_positives(
+    scores: ArrayLike, positives: ArrayLike | Sequence[Sequence[int]], ties: TieRule = "optimistic"
+) -> RankResult:
     """Rank (1-based) of the best-scoring positive of each query among all candidates.
 
     Args:
@@ -140,9 +146,13 @@ def ranks_of_positives(scores: ArrayLike, positives: Union[ArrayLike, Sequence[S
     return RankResult(ranks.numpy().astype(np.int64), int(tied.sum()))
 
 
-def retrieval_ranks(query_embeds: ArrayLike, candidate_embeds: ArrayLike,
-                    positives: Union[ArrayLike, Sequence[Sequence[int]]], ties: TieRule = "optimistic",
-                    chunk_size: int = 1024) -> RankResult:
+def retrieval_ranks(
+    query_embeds: ArrayLike,
+    candidate_embeds: ArrayLike,
+    positives: ArrayLike | Sequence[Sequence[int]],
+    ties: TieRule = "optimistic",
+    chunk_size: int = 1024,
+) -> RankResult:
     """Ranks from embeddings without materialising the full similarity matrix.
 
     Similarities (dot products; pass L2-normalised embeddings for cosine) are computed for `chunk_size` queries at a
@@ -152,8 +162,9 @@ def retrieval_ranks(query_embeds: ArrayLike, candidate_embeds: ArrayLike,
     queries = _as_tensor(query_embeds)
     candidates = _as_tensor(candidate_embeds)
     if queries.ndim != 2 or candidates.ndim != 2 or queries.shape[1] != candidates.shape[1]:
-        raise ValueError(f"embeddings must be (n, dim) with the same dim, got {tuple(queries.shape)} and "
-                         f"{tuple(candidates.shape)}.")
+        raise ValueError(
+            f"embeddings must be (n, dim) with the same dim, got {tuple(queries.shape)} and {tuple(candidates.shape)}."
+        )
     if len(positives) != queries.shape[0]:
         raise ValueError(f"{len(positives)} positives for {queries.shape[0]} queries.")
     if chunk_size < 1:
@@ -183,8 +194,9 @@ def rank_metrics(ranks: ArrayLike, ks: Sequence[int] = (1, 5, 10)) -> dict[str, 
     return metrics
 
 
-def retrieval_metrics_from_similarity(similarity: ArrayLike, ties: TieRule = "optimistic",
-                                      ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+def retrieval_metrics_from_similarity(
+    similarity: ArrayLike, ties: TieRule = "optimistic", ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
     """CLIP4Clip-style metrics of a square similarity matrix whose diagonal holds the ground truth."""
     scores = _as_tensor(similarity)
     if scores.ndim != 2 or scores.shape[0] != scores.shape[1]:
@@ -194,8 +206,9 @@ def retrieval_metrics_from_similarity(similarity: ArrayLike, ties: TieRule = "op
 
 
 # ----------------------------------------------------------------------------------------------------------- classification
-def topk_accuracy(scores: ArrayLike, labels: ArrayLike, ks: Sequence[int] = (1, 5),
-                  ties: TieRule = "optimistic") -> dict[str, float]:
+def topk_accuracy(
+    scores: ArrayLike, labels: ArrayLike, ks: Sequence[int] = (1, 5), ties: TieRule = "optimistic"
+) -> dict[str, float]:
     """`top{k}` accuracy in percent: the label's rank (same tie rule as retrieval) is at most k."""
     labels_np = _as_numpy(labels).astype(np.int64).reshape(-1)
     ranks = ranks_of_positives(scores, labels_np, ties).ranks
@@ -213,10 +226,14 @@ def mean_per_class_accuracy(scores: ArrayLike, labels: ArrayLike, k: int = 1, ti
     return float(np.mean(per_class) * 100.0)
 
 
-def classification_metrics(scores: ArrayLike, labels: ArrayLike, ks: Sequence[int] = (1, 5),
-                           ties: TieRule = "optimistic") -> dict[str, float]:
+def classification_metrics(
+    scores: ArrayLike, labels: ArrayLike, ks: Sequence[int] = (1, 5), ties: TieRule = "optimistic"
+) -> dict[str, float]:
     """`top1`, `top5` and `mean_per_class` (top-1 recall averaged over classes), all in percent."""
-    return {**topk_accuracy(scores, labels, ks, ties), "mean_per_class": mean_per_class_accuracy(scores, labels, 1, ties)}
+    return {
+        **topk_accuracy(scores, labels, ks, ties),
+        "mean_per_class": mean_per_class_accuracy(scores, labels, 1, ties),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------- caption selection
@@ -262,8 +279,9 @@ class GroupAccuracy(NamedTuple):
     kept_groups: tuple
 
 
-def macro_accuracy(correct: ArrayLike, groups: Sequence[Hashable], exclude: Sequence[Hashable] = (),
-                   min_count: int = 1) -> GroupAccuracy:
+def macro_accuracy(
+    correct: ArrayLike, groups: Sequence[Hashable], exclude: Sequence[Hashable] = (), min_count: int = 1
+) -> GroupAccuracy:
     """Accuracy per group, then the unweighted mean over groups not in `exclude` with at least `min_count` items."""
     correct_np = _as_numpy(correct).astype(bool).reshape(-1)
     if len(groups) != correct_np.size:
@@ -272,7 +290,9 @@ def macro_accuracy(correct: ArrayLike, groups: Sequence[Hashable], exclude: Sequ
     for flag, group in zip(correct_np.tolist(), groups):
         by_group[group].append(flag)
     excluded = set(exclude)
-    per_group = {group: float(np.mean(flags) * 100.0) for group, flags in sorted(by_group.items(), key=lambda kv: str(kv[0]))}
+    per_group = {
+        group: float(np.mean(flags) * 100.0) for group, flags in sorted(by_group.items(), key=lambda kv: str(kv[0]))
+    }
     counts = {group: len(by_group[group]) for group in per_group}
     kept = tuple(g for g in per_group if g not in excluded and counts[g] >= min_count)
     if not kept:
@@ -280,8 +300,9 @@ def macro_accuracy(correct: ArrayLike, groups: Sequence[Hashable], exclude: Sequ
     return GroupAccuracy(float(np.mean([per_group[g] for g in kept])), per_group, counts, kept)
 
 
-def aro_vg_relation_metrics(scores: ArrayLike, relation_names: Sequence[str],
-                            excluded_relations: Sequence[str]) -> dict:
+def aro_vg_relation_metrics(
+    scores: ArrayLike, relation_names: Sequence[str], excluded_relations: Sequence[str]
+) -> dict:
     """ARO VG-Relation: `scores` is `(items, 2)` for `[false_caption, true_caption]`.
 
     `macro_accuracy` averages the per-relation accuracies over relations not in the official excluded list
@@ -299,8 +320,9 @@ def aro_vg_relation_metrics(scores: ArrayLike, relation_names: Sequence[str],
     }
 
 
-def aro_vg_attribution_metrics(scores: ArrayLike, attribute_pairs: Sequence[str],
-                               min_count: int = ARO_VG_ATTRIBUTION_MIN_COUNT) -> dict:
+def aro_vg_attribution_metrics(
+    scores: ArrayLike, attribute_pairs: Sequence[str], min_count: int = ARO_VG_ATTRIBUTION_MIN_COUNT
+) -> dict:
     """ARO VG-Attribution: macro accuracy over `f"{attr1}_{attr2}"` keys with at least `min_count` (25) items."""
     correct = first_argmax_correct(scores, correct_index=1)
     grouped = macro_accuracy(correct, list(attribute_pairs), min_count=min_count)
@@ -325,13 +347,17 @@ def topk_labels(scores: ArrayLike, labels: Sequence[str], k: int = 5) -> tuple[l
     if scores_np.ndim != 2 or scores_np.shape[1] != len(labels):
         raise ValueError(f"scores must be (rows, {len(labels)}), got shape {scores_np.shape}.")
     order = np.argsort(-scores_np, axis=1, kind="stable")[:, :k]
-    return ([[labels[i] for i in row] for row in order],
-            [[float(scores_np[r, i]) for i in row] for r, row in enumerate(order)])
+    return (
+        [[labels[i] for i in row] for row in order],
+        [[float(scores_np[r, i]) for i in row] for r, row in enumerate(order)],
+    )
 
 
-def vidsitu_verb_metrics(predictions: Sequence[Sequence[Sequence[str]]],
-                         ground_truth: Sequence[Sequence[Sequence[str]]],
-                         recall_threshold: int = VIDSITU_RECALL_THRESHOLD) -> dict[str, float]:
+def vidsitu_verb_metrics(
+    predictions: Sequence[Sequence[Sequence[str]]],
+    ground_truth: Sequence[Sequence[Sequence[str]]],
+    recall_threshold: int = VIDSITU_RECALL_THRESHOLD,
+) -> dict[str, float]:
     """VidSitu verb metrics from ranked VerbID predictions, as `EvlFn_Vb.vb_classf_metrics_all` computes them.
 
     Args:

@@ -20,14 +20,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Optional
 
 from modeling_figclip.evaluation.cli import parse_args
 from modeling_figclip.evaluation.runner import evaluate
 from modeling_figclip.evaluation.suite import run_suite
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     """Run one task (`--task`) or a suite (`--suite`); returns the results dict (or the suite summary)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)

@@ -15,7 +15,6 @@ import csv
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from .common import BenchmarkDataError, SkipLog, find_file
 
@@ -31,8 +30,15 @@ UCF101_TEMPLATES: tuple[str, ...] = tuple(
 KINETICS_TEMPLATES: tuple[str, ...] = tuple(
     f"a {medium} of {subject}{{}}."
     for medium in _MEDIA
-    for subject in ("", "a person ", "a person using ", "a person doing ", "a person during ", "a person performing ",
-                    "a person practicing ")
+    for subject in (
+        "",
+        "a person ",
+        "a person using ",
+        "a person doing ",
+        "a person during ",
+        "a person performing ",
+        "a person practicing ",
+    )
 )
 
 
@@ -47,13 +53,19 @@ class ActionDatasetSpec:
 
 
 ACTION_DATASETS: dict[str, ActionDatasetSpec] = {
-    "ucf101": ActionDatasetSpec("datasets_splits/ucf_splits/val{i}.txt", "labels/ucf_101_labels.csv", True,
-                                UCF101_TEMPLATES),
+    "ucf101": ActionDatasetSpec(
+        "datasets_splits/ucf_splits/val{i}.txt", "labels/ucf_101_labels.csv", True, UCF101_TEMPLATES
+    ),
     # CLIP has no HMDB list; its UCF101 list (person + action) is the usual stand-in.
-    "hmdb51": ActionDatasetSpec("datasets_splits/hmdb_splits/val{i}.txt", "labels/hmdb_51_labels.csv", False,
-                                UCF101_TEMPLATES),
-    "k600": ActionDatasetSpec("datasets_splits/k600_splits/ZS_split{i}_K600_eval.txt", "labels/ZS_split{i}_K600.csv",
-                              False, KINETICS_TEMPLATES),
+    "hmdb51": ActionDatasetSpec(
+        "datasets_splits/hmdb_splits/val{i}.txt", "labels/hmdb_51_labels.csv", False, UCF101_TEMPLATES
+    ),
+    "k600": ActionDatasetSpec(
+        "datasets_splits/k600_splits/ZS_split{i}_K600_eval.txt",
+        "labels/ZS_split{i}_K600.csv",
+        False,
+        KINETICS_TEMPLATES,
+    ),
 }
 
 
@@ -77,7 +89,7 @@ def class_name_to_text(name: str, camel_case: bool = False) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def find_split_files(dataset: str, data_dir: str, splits: Optional[list[int]] = None) -> list[tuple[str, str, str]]:
+def find_split_files(dataset: str, data_dir: str, splits: list[int] | None = None) -> list[tuple[str, str, str]]:
     """`(split name, split file, label file)` for each requested split present (default: any of 1, 2, 3)."""
     if dataset not in ACTION_DATASETS:
         raise BenchmarkDataError(f"unknown action-recognition dataset {dataset!r}; known: {sorted(ACTION_DATASETS)}.")
@@ -88,17 +100,22 @@ def find_split_files(dataset: str, data_dir: str, splits: Optional[list[int]] = 
         split_path = find_file(data_dir, (split_rel, os.path.basename(split_rel)))
         if split_path is None:
             if splits:
-                raise BenchmarkDataError(f"{data_dir}: split {i} list not found (looked for {split_rel} and "
-                                         f"{os.path.basename(split_rel)}).")
+                raise BenchmarkDataError(
+                    f"{data_dir}: split {i} list not found (looked for {split_rel} and {os.path.basename(split_rel)})."
+                )
             continue
         label_path = find_file(data_dir, (label_rel, os.path.basename(label_rel)))
         if label_path is None:
-            raise BenchmarkDataError(f"{data_dir}: class-name file for split {i} not found (looked for {label_rel} and "
-                                     f"{os.path.basename(label_rel)}).")
+            raise BenchmarkDataError(
+                f"{data_dir}: class-name file for split {i} not found (looked for {label_rel} and "
+                f"{os.path.basename(label_rel)})."
+            )
         found.append((f"split{i}", split_path, label_path))
     if not found:
-        raise BenchmarkDataError(f"{data_dir}: no {dataset} split list found; expected e.g. "
-                                 f"{spec.split_file.format(i=1)} (ViFi-CLIP layout) or its basename.")
+        raise BenchmarkDataError(
+            f"{data_dir}: no {dataset} split list found; expected e.g. "
+            f"{spec.split_file.format(i=1)} (ViFi-CLIP layout) or its basename."
+        )
     return found
 
 
@@ -113,7 +130,9 @@ def load_class_names(label_file: str) -> tuple[str, ...]:
                 continue
             # Kinetics names contain commas only when quoted; join the rest in case a name was not quoted.
             if len(row) < 2 or not row[0].strip().lstrip("-").isdigit() or not ",".join(row[1:]).strip():
-                raise BenchmarkDataError(f"{label_file}, line {line_number}: malformed row {row!r}, expected 'id,name'.")
+                raise BenchmarkDataError(
+                    f"{label_file}, line {line_number}: malformed row {row!r}, expected 'id,name'."
+                )
             class_id = int(row[0])
             if class_id in names:
                 raise BenchmarkDataError(f"{label_file}, line {line_number}: duplicate class id {class_id}.")
@@ -126,8 +145,9 @@ def load_class_names(label_file: str) -> tuple[str, ...]:
     return tuple(names[i] for i in range(len(names)))
 
 
-def load_split(name: str, split_file: str, label_file: str, video_dir: str,
-               skip_log: Optional[SkipLog] = None) -> ActionSplit:
+def load_split(
+    name: str, split_file: str, label_file: str, video_dir: str, skip_log: SkipLog | None = None
+) -> ActionSplit:
     """Read one split list; every label id must name a class and every video must exist in `video_dir`."""
     from .video_io import resolve_video_path
 

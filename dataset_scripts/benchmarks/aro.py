@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 from .common import BenchmarkDataError, SkipLog, is_nonempty_str, load_json
 from .perturbations import ARO_ORDER_MAX_WORDS, TextShuffler
@@ -60,8 +60,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def load_vg(data_dir: str, kind: str, image_dir: Optional[str] = None,
-            skip_log: Optional[SkipLog] = None) -> list[VgItem]:
+def load_vg(data_dir: str, kind: str, image_dir: str | None = None, skip_log: SkipLog | None = None) -> list[VgItem]:
     """Read `visual_genome_relation.json` (`kind="relation"`) or `visual_genome_attribution.json` (`"attribution"`).
 
     The group of a relation item is its `relation_name`; of an attribution item `f"{attributes[0]}_{attributes[1]}"`.
@@ -88,12 +87,16 @@ def load_vg(data_dir: str, kind: str, image_dir: Optional[str] = None,
             skip_log.problem(f"{where}: image {image_path} not found")
             continue
         x, y, w, h = (float(record[k]) for k in ("bbox_x", "bbox_y", "bbox_w", "bbox_h"))
-        group = record["relation_name"] if kind == "relation" else f"{record['attributes'][0]}_{record['attributes'][1]}"
-        items.append(VgItem(index, image_path, (x, y, x + w, y + h), record["false_caption"], record["true_caption"], group))
+        group = (
+            record["relation_name"] if kind == "relation" else f"{record['attributes'][0]}_{record['attributes'][1]}"
+        )
+        items.append(
+            VgItem(index, image_path, (x, y, x + w, y + h), record["false_caption"], record["true_caption"], group)
+        )
     return items
 
 
-def _vg_record_problem(record: Any, kind: str) -> Optional[str]:
+def _vg_record_problem(record: Any, kind: str) -> str | None:
     if not isinstance(record, dict):
         return f"malformed record, expected an object, got {type(record).__name__}"
     for key in ("image_path", "true_caption", "false_caption"):
@@ -108,13 +111,21 @@ def _vg_record_problem(record: Any, kind: str) -> Optional[str]:
         return "malformed record, 'relation_name' must be a non-empty string"
     if kind == "attribution":
         attributes = record.get("attributes")
-        if not (isinstance(attributes, list) and len(attributes) >= 2 and all(isinstance(a, str) for a in attributes[:2])):
+        if not (
+            isinstance(attributes, list) and len(attributes) >= 2 and all(isinstance(a, str) for a in attributes[:2])
+        ):
             return "malformed record, 'attributes' must be a list of two strings"
     return None
 
 
-def load_order(data_dir: str, dataset: str, shuffler: TextShuffler, image_dir: Optional[str] = None,
-               skip_log: Optional[SkipLog] = None, max_words: int = ARO_ORDER_MAX_WORDS) -> list[OrderItem]:
+def load_order(
+    data_dir: str,
+    dataset: str,
+    shuffler: TextShuffler,
+    image_dir: str | None = None,
+    skip_log: SkipLog | None = None,
+    max_words: int = ARO_ORDER_MAX_WORDS,
+) -> list[OrderItem]:
     """Read a Karpathy test JSON (`dataset` = `"coco"` or `"flickr"`) and build the 5 options of every caption.
 
     Every caption is one test case, perturbed in file order (so the seeded shuffles match ARO's). Captions of a
@@ -127,15 +138,22 @@ def load_order(data_dir: str, dataset: str, shuffler: TextShuffler, image_dir: O
     image_dir = image_dir or data_dir
     records = load_json(path)
     if not isinstance(records, list):
-        raise BenchmarkDataError(f"{path}: expected a JSON list of {{'image', 'caption'}} records, got {type(records).__name__}.")
+        raise BenchmarkDataError(
+            f"{path}: expected a JSON list of {{'image', 'caption'}} records, got {type(records).__name__}."
+        )
     items: list[OrderItem] = []
     for image_index, record in enumerate(records):
         where = f"{path}, row {image_index}"
         captions = record.get("caption") if isinstance(record, dict) else None
         if isinstance(captions, str):
             captions = [captions]  # BLIP's val/test files use lists; accept a bare string too
-        if not (isinstance(record, dict) and is_nonempty_str(record.get("image")) and isinstance(captions, list)
-                and captions and all(is_nonempty_str(c) for c in captions)):
+        if not (
+            isinstance(record, dict)
+            and is_nonempty_str(record.get("image"))
+            and isinstance(captions, list)
+            and captions
+            and all(is_nonempty_str(c) for c in captions)
+        ):
             skip_log.problem(f"{where}: malformed record, expected {{'image': str, 'caption': [non-empty str, ...]}}")
             continue
         options = [tuple(shuffler.caption_options(caption, max_words)) for caption in captions]

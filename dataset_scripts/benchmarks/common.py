@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from PIL import Image
 
@@ -32,7 +32,9 @@ class SkipLog:
     def problem(self, message: str) -> None:
         """Raise `message` as a `BenchmarkDataError`, or record it when skipping is allowed."""
         if not self.skip_missing:
-            raise BenchmarkDataError(message + " (pass --skip_missing to skip such items and report how many were skipped)")
+            raise BenchmarkDataError(
+                message + " (pass --skip_missing to skip such items and report how many were skipped)"
+            )
         self.reasons.append(message)
 
     @property
@@ -51,10 +53,12 @@ def load_json(path: str) -> Any:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except json.JSONDecodeError as error:
-        raise BenchmarkDataError(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}.") from error
+        raise BenchmarkDataError(
+            f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}."
+        ) from error
 
 
-def find_file(directory: str, candidates: tuple[str, ...]) -> Optional[str]:
+def find_file(directory: str, candidates: tuple[str, ...]) -> str | None:
     """The first of `candidates` (paths relative to `directory`) that exists, else None."""
     for candidate in candidates:
         path = os.path.join(directory, candidate)
@@ -63,7 +67,7 @@ def find_file(directory: str, candidates: tuple[str, ...]) -> Optional[str]:
     return None
 
 
-def load_rgb_image(path: str, crop_box: Optional[tuple[float, float, float, float]] = None) -> Image.Image:
+def load_rgb_image(path: str, crop_box: tuple[float, float, float, float] | None = None) -> Image.Image:
     """Open an image as RGB, optionally cropped to `(left, upper, right, lower)` as ARO does (PIL pads outside)."""
     with Image.open(path) as image:
         image = image.convert("RGB")

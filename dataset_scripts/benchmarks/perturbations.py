@@ -21,7 +21,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from typing import Optional
 
 import numpy as np
 
@@ -50,7 +49,7 @@ def pre_caption(caption: str, max_words: int = ARO_ORDER_MAX_WORDS) -> str:
 
 def trigrams(tokens: Sequence[str]) -> list[list[str]]:
     """Consecutive groups of three tokens; the last group keeps the remainder (1 or 2 tokens)."""
-    return [list(tokens[start:start + 3]) for start in range(0, len(tokens), 3)]
+    return [list(tokens[start : start + 3]) for start in range(0, len(tokens), 3)]
 
 
 def spacy_tagger(model: str = "en_core_web_sm") -> Tagger:
@@ -90,7 +89,7 @@ def load_pos_tagger(spec: str = "spacy") -> Tagger:
     return tagger
 
 
-def nltk_word_tokenizer() -> Optional[WordTokenizer]:
+def nltk_word_tokenizer() -> WordTokenizer | None:
     """`nltk.word_tokenize` if NLTK and its punkt data are available (ARO's trigram tokeniser), else None."""
     try:
         import nltk
@@ -104,7 +103,7 @@ def nltk_word_tokenizer() -> Optional[WordTokenizer]:
 class TextShuffler:
     """Seeded re-implementation of ARO's caption perturbations over an injected POS tagger."""
 
-    def __init__(self, tagger: Tagger, word_tokenize: Optional[WordTokenizer] = None, seed: int = 1):
+    def __init__(self, tagger: Tagger, word_tokenize: WordTokenizer | None = None, seed: int = 1):
         self.tagger = tagger
         self.numpy_rng = np.random.RandomState(seed)
         self.python_rng = random.Random(seed)
@@ -155,6 +154,10 @@ class TextShuffler:
 
     def caption_options(self, caption: str, max_words: int = ARO_ORDER_MAX_WORDS) -> list[str]:
         """`[original, 4 perturbations]`, each normalised by `pre_caption`; option 0 is the correct one."""
-        perturbations = (self.shuffle_nouns_and_adj, self.shuffle_allbut_nouns_and_adj,
-                         self.shuffle_within_trigrams, self.shuffle_trigrams)
+        perturbations = (
+            self.shuffle_nouns_and_adj,
+            self.shuffle_allbut_nouns_and_adj,
+            self.shuffle_within_trigrams,
+            self.shuffle_trigrams,
+        )
         return [pre_caption(caption, max_words)] + [pre_caption(fn(caption), max_words) for fn in perturbations]

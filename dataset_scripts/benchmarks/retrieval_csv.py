@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .common import BenchmarkDataError, SkipLog, find_file
 from .video_io import resolve_video_path
@@ -36,7 +35,7 @@ class RetrievalData:
         return positives
 
 
-def find_retrieval_csv(data_dir: str, csv_file: Optional[str] = None) -> str:
+def find_retrieval_csv(data_dir: str, csv_file: str | None = None) -> str:
     """`csv_file` (absolute, or relative to `data_dir`), else `MSRVTT_JSFUSION_test.csv` in `data_dir`."""
     if csv_file:
         path = csv_file if os.path.isabs(csv_file) or os.path.isfile(csv_file) else os.path.join(data_dir, csv_file)
@@ -45,12 +44,14 @@ def find_retrieval_csv(data_dir: str, csv_file: Optional[str] = None) -> str:
         return path
     found = find_file(data_dir, (MSRVTT_CSV,))
     if found is None:
-        raise BenchmarkDataError(f"{data_dir}: {MSRVTT_CSV} not found; pass --csv_file for another retrieval CSV "
-                                 f"with columns {list(REQUIRED_COLUMNS)}.")
+        raise BenchmarkDataError(
+            f"{data_dir}: {MSRVTT_CSV} not found; pass --csv_file for another retrieval CSV "
+            f"with columns {list(REQUIRED_COLUMNS)}."
+        )
     return found
 
 
-def load_retrieval_csv(csv_path: str, video_dir: str, skip_log: Optional[SkipLog] = None) -> RetrievalData:
+def load_retrieval_csv(csv_path: str, video_dir: str, skip_log: SkipLog | None = None) -> RetrievalData:
     """Read the CSV, resolve every video in `video_dir` (`{video_id}` with any known video extension, or a folder)."""
     skip_log = skip_log if skip_log is not None else SkipLog()
     if not os.path.isdir(video_dir):
@@ -61,8 +62,10 @@ def load_retrieval_csv(csv_path: str, video_dir: str, skip_log: Optional[SkipLog
         reader = csv.DictReader(handle)
         missing_columns = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing_columns:
-            raise BenchmarkDataError(f"{csv_path}: header {reader.fieldnames} lacks column(s) {missing_columns}; "
-                                     f"a retrieval CSV needs {list(REQUIRED_COLUMNS)}.")
+            raise BenchmarkDataError(
+                f"{csv_path}: header {reader.fieldnames} lacks column(s) {missing_columns}; "
+                f"a retrieval CSV needs {list(REQUIRED_COLUMNS)}."
+            )
         for row in reader:
             where = f"{csv_path}, line {reader.line_num}"
             video_id = (row.get("video_id") or "").strip()

@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from .common import BenchmarkDataError, SkipLog, is_nonempty_str, load_json
 
 SUGARCREPE_SUBSETS: tuple[str, ...] = (
-    "add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj",
+    "add_att",
+    "add_obj",
+    "replace_att",
+    "replace_obj",
+    "replace_rel",
+    "swap_att",
+    "swap_obj",
 )
 
 
@@ -34,8 +39,9 @@ def available_subsets(data_dir: str) -> list[str]:
     return [s for s in SUGARCREPE_SUBSETS if os.path.isfile(os.path.join(data_dir, f"{s}.json"))]
 
 
-def load_sugarcrepe(data_dir: str, image_dir: str, subsets: Optional[Sequence[str]] = None,
-                    skip_log: Optional[SkipLog] = None) -> list[CaptionPairItem]:
+def load_sugarcrepe(
+    data_dir: str, image_dir: str, subsets: Sequence[str] | None = None, skip_log: SkipLog | None = None
+) -> list[CaptionPairItem]:
     """Read the SugarCrepe subsets in `data_dir` and check every image exists in `image_dir`.
 
     Args:
@@ -48,10 +54,14 @@ def load_sugarcrepe(data_dir: str, image_dir: str, subsets: Optional[Sequence[st
     if subsets:
         unknown = [s for s in subsets if s not in SUGARCREPE_SUBSETS]
         if unknown:
-            raise BenchmarkDataError(f"Unknown SugarCrepe subset(s) {unknown}; the official ones are {list(SUGARCREPE_SUBSETS)}.")
+            raise BenchmarkDataError(
+                f"Unknown SugarCrepe subset(s) {unknown}; the official ones are {list(SUGARCREPE_SUBSETS)}."
+            )
         missing = [s for s in subsets if not os.path.isfile(os.path.join(data_dir, f"{s}.json"))]
         if missing:
-            raise BenchmarkDataError(f"{data_dir}: requested SugarCrepe subset file(s) not found: {[f'{s}.json' for s in missing]}.")
+            raise BenchmarkDataError(
+                f"{data_dir}: requested SugarCrepe subset file(s) not found: {[f'{s}.json' for s in missing]}."
+            )
         chosen = list(subsets)
     else:
         chosen = available_subsets(data_dir)
@@ -73,8 +83,10 @@ def load_sugarcrepe(data_dir: str, image_dir: str, subsets: Optional[Sequence[st
             if not isinstance(record, dict) or not all(
                 is_nonempty_str(record.get(field)) for field in ("filename", "caption", "negative_caption")
             ):
-                skip_log.problem(f"{where}: malformed record, expected non-empty strings 'filename', 'caption', "
-                                 f"'negative_caption', got {record!r}")
+                skip_log.problem(
+                    f"{where}: malformed record, expected non-empty strings 'filename', 'caption', "
+                    f"'negative_caption', got {record!r}"
+                )
                 continue
             image_path = os.path.join(image_dir, record["filename"])
             if not os.path.isfile(image_path):

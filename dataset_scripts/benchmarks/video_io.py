@@ -8,7 +8,6 @@ repeat frames, so every clip yields exactly `num_frames` frames.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -30,7 +29,7 @@ def uniform_frame_indices(num_available: int, num_frames: int) -> list[int]:
     return [min(num_available - 1, int((i + 0.5) * num_available / num_frames)) for i in range(num_frames)]
 
 
-def resolve_video_path(video_dir: str, name: str) -> Optional[str]:
+def resolve_video_path(video_dir: str, name: str) -> str | None:
     """The file (or frame folder) for `name` in `video_dir`: `name` as given, else `name` + a known video extension."""
     direct = os.path.join(video_dir, name)
     if os.path.isfile(direct) or (os.path.isdir(direct) and list_frame_files(direct)):
@@ -58,7 +57,7 @@ def _read_frame_folder(folder: str, num_frames: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def _decode_selected(path: str, wanted: Optional[set[int]]) -> tuple[dict[int, np.ndarray], int]:
+def _decode_selected(path: str, wanted: set[int] | None) -> tuple[dict[int, np.ndarray], int]:
     """Decode `path` once, converting only the frames in `wanted` (all frames when None). Returns them and the count."""
     import av  # imported lazily so that image-only evaluations never need PyAV
 

@@ -48,8 +48,9 @@ def class_embeddings(encoder: ClipEncoder, prompts: list[list[str]]) -> torch.Te
     return l2_normalize(torch.stack([table.lookup(p).mean(dim=0) for p in prompts]))
 
 
-def evaluate_action_recognition(encoder: ClipEncoder, args: EvaluationArguments, model_name: str,
-                                dataset: str) -> EvalResult:
+def evaluate_action_recognition(
+    encoder: ClipEncoder, args: EvaluationArguments, model_name: str, dataset: str
+) -> EvalResult:
     """`top1`, `top5`, `mean_per_class` (percent), averaged over the splits present."""
     skip_log = SkipLog(args.skip_missing)
     video_dir = args.video_dir or os.path.join(args.data_dir, "videos")
@@ -57,14 +58,21 @@ def evaluate_action_recognition(encoder: ClipEncoder, args: EvaluationArguments,
         from dataset_scripts.benchmarks.common import BenchmarkDataError
 
         raise BenchmarkDataError(f"video folder {video_dir!r} does not exist (pass --video_dir).")
-    splits = [load_split(name, split_file, label_file, video_dir, skip_log)
-              for name, split_file, label_file in find_split_files(dataset, args.data_dir, args.split_list())]
+    splits = [
+        load_split(name, split_file, label_file, video_dir, skip_log)
+        for name, split_file, label_file in find_split_files(dataset, args.data_dir, args.split_list())
+    ]
     per_split_videos = {s.name: list(s.videos[: args.max_items] if args.max_items else s.videos) for s in splits}
     num_frames = args.frames_for(dataset)
     # A video listed in several splits is decoded and encoded once.
     all_paths = [path for videos in per_split_videos.values() for path, _ in videos]
-    videos = encoder.encode_videos(all_paths, partial(read_video_frames, num_frames=num_frames), num_frames,
-                                   use_contextualizer=args.use_contextualizer, desc=f"{dataset} videos")
+    videos = encoder.encode_videos(
+        all_paths,
+        partial(read_video_frames, num_frames=num_frames),
+        num_frames,
+        use_contextualizer=args.use_contextualizer,
+        desc=f"{dataset} videos",
+    )
     table = videos.table()
 
     per_split, counts = {}, {}
@@ -89,14 +97,30 @@ def evaluate_action_recognition(encoder: ClipEncoder, args: EvaluationArguments,
     if len(per_split) > 1:
         metrics["top1_std"] = float(np.std([m["top1"] for m in per_split.values()]))
     return EvalResult(
-        task=dataset, model=model_name, metrics=metrics, num_items=int(sum(counts.values())),
+        task=dataset,
+        model=model_name,
+        metrics=metrics,
+        num_items=int(sum(counts.values())),
         settings=base_settings(
-            args, video_dir=video_dir, splits=list(per_split), num_frames=num_frames,
-            frame_sampling="uniform segment centres", templates=args.templates, ties=args.ties,
-            video_embedding="contextualizer video token" if args.use_contextualizer else "mean of frame embeddings (CLIP-level)",
-            split_files={s.name: s.split_file for s in splits}, label_files={s.name: s.label_file for s in splits},
-            average="mean over the splits present"),
+            args,
+            video_dir=video_dir,
+            splits=list(per_split),
+            num_frames=num_frames,
+            frame_sampling="uniform segment centres",
+            templates=args.templates,
+            ties=args.ties,
+            video_embedding="contextualizer video token"
+            if args.use_contextualizer
+            else "mean of frame embeddings (CLIP-level)",
+            split_files={s.name: s.split_file for s in splits},
+            label_files={s.name: s.label_file for s in splits},
+            average="mean over the splits present",
+        ),
         num_skipped=skip_log.count,
-        details={"per_split": per_split, "num_items_per_split": counts,
-                 "num_classes_per_split": {s.name: len(s.class_names) for s in splits}, **skip_details(skip_log)},
+        details={
+            "per_split": per_split,
+            "num_items_per_split": counts,
+            "num_classes_per_split": {s.name: len(s.class_names) for s in splits},
+            **skip_details(skip_log),
+        },
     )

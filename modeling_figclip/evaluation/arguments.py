@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Optional
 
 TASKS: tuple[str, ...] = (
-    "sugarcrepe", "aro_vg_relation", "aro_vg_attribution", "aro_coco_order", "aro_flickr_order",
-    "msrvtt", "video_retrieval", "ucf101", "hmdb51", "k600", "vidsitu_verbs", "extract_features",
+    "sugarcrepe",
+    "aro_vg_relation",
+    "aro_vg_attribution",
+    "aro_coco_order",
+    "aro_flickr_order",
+    "msrvtt",
+    "video_retrieval",
+    "ucf101",
+    "hmdb51",
+    "k600",
+    "vidsitu_verbs",
+    "extract_features",
 )
 DEFAULT_NUM_FRAMES = {"msrvtt": 12, "video_retrieval": 12, "ucf101": 32, "hmdb51": 32, "k600": 32}
 
@@ -16,71 +25,116 @@ DEFAULT_NUM_FRAMES = {"msrvtt": 12, "video_retrieval": 12, "ucf101": 32, "hmdb51
 class EvaluationArguments:
     """Arguments of one evaluation run (`--task`) or of a suite run (`--suite`); see `recipes/eval/*.yaml`."""
 
-    model: Optional[str] = field(default=None, metadata={"help": "Model directory or Hub id: plain CLIP, FiGCLIP, "
-                                                                  "merged FiGCLIP, or a FiGCLIP adapter."})
-    task: Optional[str] = field(default=None, metadata={"help": "Task to run.", "choices": list(TASKS)})
-    data_dir: Optional[str] = field(default=None, metadata={"help": "Folder with the benchmark's official files."})
-    image_dir: Optional[str] = field(default=None, metadata={
-        "help": "Image folder (SugarCrepe: COCO val2017; ARO VG: default data_dir/images; Order: default data_dir)."})
-    video_dir: Optional[str] = field(default=None, metadata={"help": "Video folder (default: data_dir/videos)."})
-    output: Optional[str] = field(default=None, metadata={"help": "Where to write results.json (default: print only)."})
-    config: Optional[str] = field(default=None, init=False, metadata={
-        "help": "YAML file of these arguments; the CLI overrides it (parsed by modeling_figclip.cli_utils)."})
-    suite: Optional[str] = field(default=None, metadata={"help": "Suite YAML: several models x tasks -> table + chart."})
-    output_dir: Optional[str] = field(default=None, metadata={
-        "help": "Suite output folder / extract_features output folder (overrides the suite YAML's output_dir)."})
+    model: str | None = field(
+        default=None,
+        metadata={"help": "Model directory or Hub id: plain CLIP, FiGCLIP, merged FiGCLIP, or a FiGCLIP adapter."},
+    )
+    task: str | None = field(default=None, metadata={"help": "Task to run.", "choices": list(TASKS)})
+    data_dir: str | None = field(default=None, metadata={"help": "Folder with the benchmark's official files."})
+    image_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Image folder (SugarCrepe: COCO val2017; ARO VG: default data_dir/images; Order: default data_dir)."
+        },
+    )
+    video_dir: str | None = field(default=None, metadata={"help": "Video folder (default: data_dir/videos)."})
+    output: str | None = field(default=None, metadata={"help": "Where to write results.json (default: print only)."})
+    config: str | None = field(
+        default=None,
+        init=False,
+        metadata={"help": "YAML file of these arguments; the CLI overrides it (parsed by modeling_figclip.cli_utils)."},
+    )
+    suite: str | None = field(default=None, metadata={"help": "Suite YAML: several models x tasks -> table + chart."})
+    output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Suite output folder / extract_features output folder (overrides the suite YAML's output_dir)."
+        },
+    )
 
     batch_size: int = field(default=64, metadata={"help": "Images or texts per forward pass (videos: frames)."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader workers that decode images/videos."})
-    device: Optional[str] = field(default=None, metadata={"help": "cpu, cuda, cuda:1 ... (default: cuda if available)."})
-    dtype: str = field(default="float32", metadata={"help": "Model dtype.", "choices": ["float32", "float16", "bfloat16"]})
-    skip_missing: bool = field(default=False, metadata={
-        "help": "Skip missing files / malformed rows and report how many in results.json, instead of failing."})
-    max_items: Optional[int] = field(default=None, metadata={"help": "Evaluate only the first N items (debugging)."})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda, cuda:1 ... (default: cuda if available)."})
+    dtype: str = field(
+        default="float32", metadata={"help": "Model dtype.", "choices": ["float32", "float16", "bfloat16"]}
+    )
+    skip_missing: bool = field(
+        default=False,
+        metadata={
+            "help": "Skip missing files / malformed rows and report how many in results.json, instead of failing."
+        },
+    )
+    max_items: int | None = field(default=None, metadata={"help": "Evaluate only the first N items (debugging)."})
     seed: int = field(default=1, metadata={"help": "Seed (ARO Order shuffles use ARO's default 1; probe training)."})
-    ties: str = field(default="optimistic", metadata={
-        "help": "Rank tie rule for retrieval and top-k: optimistic (CLIP4Clip) or pessimistic.",
-        "choices": ["optimistic", "pessimistic"]})
+    ties: str = field(
+        default="optimistic",
+        metadata={
+            "help": "Rank tie rule for retrieval and top-k: optimistic (CLIP4Clip) or pessimistic.",
+            "choices": ["optimistic", "pessimistic"],
+        },
+    )
     show_progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
 
-    subsets: Optional[str] = field(default=None, metadata={"help": "SugarCrepe: comma-separated subsets to run."})
-    csv_file: Optional[str] = field(default=None, metadata={
-        "help": "Retrieval CSV with video_id,sentence (default data_dir/MSRVTT_JSFUSION_test.csv)."})
-    num_frames: Optional[int] = field(default=None, metadata={
-        "help": "Frames sampled uniformly per video (default 12 for retrieval, 32 for action recognition)."})
-    use_contextualizer: bool = field(default=False, metadata={
-        "help": "Use the Video Contextualizer's video/event embeddings (FiGCLIP only; the paper uses CLIP-level)."})
+    subsets: str | None = field(default=None, metadata={"help": "SugarCrepe: comma-separated subsets to run."})
+    csv_file: str | None = field(
+        default=None,
+        metadata={"help": "Retrieval CSV with video_id,sentence (default data_dir/MSRVTT_JSFUSION_test.csv)."},
+    )
+    num_frames: int | None = field(
+        default=None,
+        metadata={"help": "Frames sampled uniformly per video (default 12 for retrieval, 32 for action recognition)."},
+    )
+    use_contextualizer: bool = field(
+        default=False,
+        metadata={
+            "help": "Use the Video Contextualizer's video/event embeddings (FiGCLIP only; the paper uses CLIP-level)."
+        },
+    )
     similarity_chunk_size: int = field(default=1024, metadata={"help": "Query rows per similarity block."})
-    templates: str = field(default="classname", metadata={
-        "help": "Action-recognition prompts: bare class name (ViFi-CLIP/X-CLIP) or CLIP's template ensemble.",
-        "choices": ["classname", "clip"]})
-    splits: Optional[str] = field(default=None, metadata={"help": "Action recognition: e.g. '1' or '1,2,3' (default: all present)."})
+    templates: str = field(
+        default="classname",
+        metadata={
+            "help": "Action-recognition prompts: bare class name (ViFi-CLIP/X-CLIP) or CLIP's template ensemble.",
+            "choices": ["classname", "clip"],
+        },
+    )
+    splits: str | None = field(
+        default=None, metadata={"help": "Action recognition: e.g. '1' or '1,2,3' (default: all present)."}
+    )
 
-    pos_tagger: str = field(default="spacy", metadata={
-        "help": "ARO Order POS tagger: spacy (en_core_web_sm, as ARO), spacy:<model>, or module:factory."})
+    pos_tagger: str = field(
+        default="spacy",
+        metadata={"help": "ARO Order POS tagger: spacy (en_core_web_sm, as ARO), spacy:<model>, or module:factory."},
+    )
 
     vidsitu_split: str = field(default="valid", metadata={"help": "VidSitu split to evaluate / extract."})
     frames_per_event: int = field(default=4, metadata={"help": "VidSitu: frames sampled per 2 s event (paper: 4)."})
-    probe: str = field(default="none", metadata={
-        "help": "vidsitu_verbs: none = zero-shot, linear/mlp = classifier on frozen event embeddings trained on train.",
-        "choices": ["none", "linear", "mlp"]})
+    probe: str = field(
+        default="none",
+        metadata={
+            "help": "vidsitu_verbs: none = zero-shot, linear/mlp = classifier on frozen event embeddings trained on train.",
+            "choices": ["none", "linear", "mlp"],
+        },
+    )
     probe_epochs: int = field(default=30, metadata={"help": "Probe training epochs."})
     probe_lr: float = field(default=1e-3, metadata={"help": "Probe learning rate (AdamW)."})
     probe_weight_decay: float = field(default=1e-4, metadata={"help": "Probe weight decay."})
     probe_hidden_size: int = field(default=512, metadata={"help": "Hidden width of the mlp probe."})
     probe_batch_size: int = field(default=256, metadata={"help": "Probe training batch size (events)."})
-    predictions_file: Optional[str] = field(default=None, metadata={
-        "help": "vidsitu_verbs: leaderboard-format predictions (default: next to --output)."})
-    features_format: str = field(default="npy", metadata={"help": "extract_features file format.",
-                                                           "choices": ["npy", "safetensors"]})
+    predictions_file: str | None = field(
+        default=None, metadata={"help": "vidsitu_verbs: leaderboard-format predictions (default: next to --output)."}
+    )
+    features_format: str = field(
+        default="npy", metadata={"help": "extract_features file format.", "choices": ["npy", "safetensors"]}
+    )
 
     def frames_for(self, task: str) -> int:
         return self.num_frames or DEFAULT_NUM_FRAMES.get(task, 12)
 
-    def subset_list(self) -> Optional[list[str]]:
+    def subset_list(self) -> list[str] | None:
         return [s.strip() for s in self.subsets.split(",") if s.strip()] if self.subsets else None
 
-    def split_list(self) -> Optional[list[int]]:
+    def split_list(self) -> list[int] | None:
         if not self.splits:
             return None
         try:
@@ -92,8 +146,10 @@ class EvaluationArguments:
         """Check what one `--task` run needs (the parser cannot require fields that YAML may provide)."""
         missing = [name for name in ("model", "task", "data_dir") if not getattr(self, name)]
         if missing:
-            raise ValueError(f"missing required argument(s): {', '.join('--' + m for m in missing)} "
-                             "(on the command line or in --config).")
+            raise ValueError(
+                f"missing required argument(s): {', '.join('--' + m for m in missing)} "
+                "(on the command line or in --config)."
+            )
         if self.task not in TASKS:
             raise ValueError(f"unknown --task {self.task!r}; choose one of {list(TASKS)}.")
 

@@ -7,13 +7,12 @@ that name them (a typo must not silently fall back to a default).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 from ..cli_utils import parse_recipe_args
 from .arguments import EvaluationArguments
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> EvaluationArguments:
+def parse_args(argv: Sequence[str] | None = None) -> EvaluationArguments:
     """Parse `argv` (default `sys.argv[1:]`) into `EvaluationArguments`, applying `--config` first."""
     args, config = parse_recipe_args([EvaluationArguments], argv)
     args.config = config

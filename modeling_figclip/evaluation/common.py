@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 from dataset_scripts.benchmarks.common import SkipLog
 
@@ -13,8 +13,9 @@ from .arguments import EvaluationArguments
 Item = TypeVar("Item")
 
 
-def drop_failed(items: Sequence[Item], key: Callable[[Item], Hashable], failures: dict, skip_log: SkipLog,
-                what: str = "item") -> list[Item]:
+def drop_failed(
+    items: Sequence[Item], key: Callable[[Item], Hashable], failures: dict, skip_log: SkipLog, what: str = "item"
+) -> list[Item]:
     """Remove items whose key failed to load/decode in the encoder, recording one skip per removed item."""
     if not failures:
         return list(items)
@@ -33,14 +34,19 @@ def limit(items: Sequence[Item], args: EvaluationArguments) -> list[Item]:
     return list(items[: args.max_items]) if args.max_items else list(items)
 
 
-def default_dir(explicit: Optional[str], data_dir: str, name: str) -> str:
+def default_dir(explicit: str | None, data_dir: str, name: str) -> str:
     return explicit if explicit else os.path.join(data_dir, name)
 
 
 def base_settings(args: EvaluationArguments, **extra: Any) -> dict[str, Any]:
     """Settings every results.json records."""
-    settings = {"data_dir": args.data_dir, "dtype": args.dtype, "batch_size": args.batch_size,
-                "skip_missing": args.skip_missing, "max_items": args.max_items}
+    settings = {
+        "data_dir": args.data_dir,
+        "dtype": args.dtype,
+        "batch_size": args.batch_size,
+        "skip_missing": args.skip_missing,
+        "max_items": args.max_items,
+    }
     settings.update(extra)
     return settings
 

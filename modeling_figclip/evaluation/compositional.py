@@ -6,7 +6,6 @@ Each unique image (or ARO bbox crop) and each unique caption is encoded once; sc
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import torch
 
@@ -49,13 +48,23 @@ def evaluate_sugarcrepe(encoder: ClipEncoder, args: EvaluationArguments, model_n
     correct = M.strict_preference_correct(positive, negative)
     subsets = [it.subset for it in items]
     return EvalResult(
-        task="sugarcrepe", model=model_name, metrics=M.sugarcrepe_metrics(correct, subsets), num_items=len(items),
-        settings=base_settings(args, image_dir=image_dir, subsets=list(M.group_counts(subsets)),
-                               rule="correct iff sim(image, caption) > sim(image, negative_caption); tie = wrong",
-                               category_average="micro over subsets"),
+        task="sugarcrepe",
+        model=model_name,
+        metrics=M.sugarcrepe_metrics(correct, subsets),
+        num_items=len(items),
+        settings=base_settings(
+            args,
+            image_dir=image_dir,
+            subsets=list(M.group_counts(subsets)),
+            rule="correct iff sim(image, caption) > sim(image, negative_caption); tie = wrong",
+            category_average="micro over subsets",
+        ),
         num_skipped=skip_log.count,
-        details={"num_items_per_subset": dict(M.group_counts(subsets)), "num_unique_images": len(images.rows),
-                 **skip_details(skip_log)},
+        details={
+            "num_items_per_subset": dict(M.group_counts(subsets)),
+            "num_unique_images": len(images.rows),
+            **skip_details(skip_log),
+        },
     )
 
 
@@ -64,40 +73,57 @@ def evaluate_aro_vg(encoder: ClipEncoder, args: EvaluationArguments, model_name:
     skip_log = SkipLog(args.skip_missing)
     image_dir = args.image_dir or os.path.join(args.data_dir, "images")
     items = limit(load_vg(args.data_dir, kind, image_dir, skip_log), args)
-    crop_key = lambda it: (it.image_path, it.crop_box)  # noqa: E731 - identical crops are encoded once
+    crop_key = lambda it: (it.image_path, it.crop_box)
     images = encoder.encode_images([crop_key(it) for it in items], _load_crop, f"VG-{kind} crops")
     items = drop_failed(items, crop_key, images.failures, skip_log, "crop")
-    texts = encoder.encode_texts([t for it in items for t in (it.false_caption, it.true_caption)], f"VG-{kind} captions")
-    option_embeds = torch.stack([texts.lookup([it.false_caption for it in items]),
-                                 texts.lookup([it.true_caption for it in items])], dim=1)
+    texts = encoder.encode_texts(
+        [t for it in items for t in (it.false_caption, it.true_caption)], f"VG-{kind} captions"
+    )
+    option_embeds = torch.stack(
+        [texts.lookup([it.false_caption for it in items]), texts.lookup([it.true_caption for it in items])], dim=1
+    )
     scores = _scores(images.lookup([crop_key(it) for it in items]), option_embeds)
     groups = [it.group for it in items]
     if kind == "relation":
         excluded = vg_relation_excluded()
         full = M.aro_vg_relation_metrics(scores, groups, excluded)
-        rule = (f"macro over relation_name excluding the official list of {len(excluded)} relations "
-                "(aro_vg_relation_excluded.json); argmax over [false, true], tie = wrong")
-        details = {"per_relation": full["per_relation"], "per_relation_count": full["per_relation_count"],
-                   "num_relations_in_macro": full["num_relations_in_macro"]}
+        rule = (
+            f"macro over relation_name excluding the official list of {len(excluded)} relations "
+            "(aro_vg_relation_excluded.json); argmax over [false, true], tie = wrong"
+        )
+        details = {
+            "per_relation": full["per_relation"],
+            "per_relation_count": full["per_relation_count"],
+            "num_relations_in_macro": full["num_relations_in_macro"],
+        }
     else:
         if max(M.group_counts(groups).values(), default=0) < M.ARO_VG_ATTRIBUTION_MIN_COUNT:
-            raise ValueError(f"VG-Attribution: no attribute pair has >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items among "
-                             f"the {len(items)} evaluated (the official rule drops smaller pairs); use more data.")
+            raise ValueError(
+                f"VG-Attribution: no attribute pair has >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items among "
+                f"the {len(items)} evaluated (the official rule drops smaller pairs); use more data."
+            )
         full = M.aro_vg_attribution_metrics(scores, groups)
-        rule = (f"macro over attribute pairs with >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items; argmax over "
-                "[false, true], tie = wrong")
+        rule = (
+            f"macro over attribute pairs with >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items; argmax over "
+            "[false, true], tie = wrong"
+        )
         details = {"per_pair": full["per_pair"], "num_pairs_in_macro": full["num_pairs_in_macro"]}
     return EvalResult(
-        task=f"aro_vg_{kind}", model=model_name,
-        metrics={"macro_accuracy": full["macro_accuracy"], "accuracy": full["accuracy"]}, num_items=len(items),
-        settings=base_settings(args, image_dir=image_dir, rule=rule, crop="(bbox_x, bbox_y, bbox_x+bbox_w, bbox_y+bbox_h)"),
+        task=f"aro_vg_{kind}",
+        model=model_name,
+        metrics={"macro_accuracy": full["macro_accuracy"], "accuracy": full["accuracy"]},
+        num_items=len(items),
+        settings=base_settings(
+            args, image_dir=image_dir, rule=rule, crop="(bbox_x, bbox_y, bbox_x+bbox_w, bbox_y+bbox_h)"
+        ),
         num_skipped=skip_log.count,
         details={**details, "num_items_in_macro": full["num_items_in_macro"], **skip_details(skip_log)},
     )
 
 
-def evaluate_aro_order(encoder: ClipEncoder, args: EvaluationArguments, model_name: str, dataset: str,
-                       tagger: Optional[Tagger] = None) -> EvalResult:
+def evaluate_aro_order(
+    encoder: ClipEncoder, args: EvaluationArguments, model_name: str, dataset: str, tagger: Tagger | None = None
+) -> EvalResult:
     """ARO COCO-Order (`dataset="coco"`) or Flickr30k-Order (`"flickr"`): Precision@1 of the original caption."""
     skip_log = SkipLog(args.skip_missing)
     image_dir = args.image_dir or args.data_dir
@@ -109,11 +135,24 @@ def evaluate_aro_order(encoder: ClipEncoder, args: EvaluationArguments, model_na
     option_embeds = torch.stack([texts.lookup([it.caption_options[k] for it in items]) for k in range(5)], dim=1)
     scores = _scores(images.lookup([it.image_path for it in items]), option_embeds)
     return EvalResult(
-        task=f"aro_{dataset}_order", model=model_name, metrics=M.aro_order_metrics(scores), num_items=len(items),
-        settings=base_settings(args, image_dir=image_dir, seed=args.seed, perturbations=[
-            "shuffle_nouns_and_adj", "shuffle_allbut_nouns_and_adj", "shuffle_within_trigrams", "shuffle_trigrams"],
-            shuffler=shuffler.description, max_words=30,
-            rule="correct iff argmax over [original, 4 perturbations] == 0 (first maximum: tie with original = correct)"),
+        task=f"aro_{dataset}_order",
+        model=model_name,
+        metrics=M.aro_order_metrics(scores),
+        num_items=len(items),
+        settings=base_settings(
+            args,
+            image_dir=image_dir,
+            seed=args.seed,
+            perturbations=[
+                "shuffle_nouns_and_adj",
+                "shuffle_allbut_nouns_and_adj",
+                "shuffle_within_trigrams",
+                "shuffle_trigrams",
+            ],
+            shuffler=shuffler.description,
+            max_words=30,
+            rule="correct iff argmax over [original, 4 perturbations] == 0 (first maximum: tie with original = correct)",
+        ),
         num_skipped=skip_log.count,
         details={"num_images": len(images.rows), **skip_details(skip_log)},
     )

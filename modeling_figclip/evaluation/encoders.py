@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,7 +84,9 @@ class VideoFeatures:
 class _LoadingDataset(Dataset):
     """Loads and preprocesses one key per item; failures are returned (not raised) so the caller decides."""
 
-    def __init__(self, keys: Sequence[Hashable], load: Callable[[Hashable], Any], process: Callable[[Any], torch.Tensor]):
+    def __init__(
+        self, keys: Sequence[Hashable], load: Callable[[Hashable], Any], process: Callable[[Any], torch.Tensor]
+    ):
         self.keys, self.load, self.process = list(keys), load, process
 
     def __len__(self) -> int:
@@ -93,7 +95,7 @@ class _LoadingDataset(Dataset):
     def __getitem__(self, index: int):
         try:
             return index, self.process(self.load(self.keys[index])), None
-        except Exception as error:  # report which key failed; the encoder raises or skips
+        except Exception as error:  # noqa: BLE001 - report which key failed; the encoder raises or skips
             return index, None, f"{type(error).__name__}: {error}"
 
 
@@ -115,9 +117,17 @@ def group_frames_into_events(num_frames: int, max_events: int, max_frames_per_ev
 class ClipEncoder:
     """Embeds texts, images and videos with a CLIP-family model in batches (see the module docstring)."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, image_processor: Any, batch_size: int = 64,
-                 num_workers: int = 0, device: Optional[str] = None, show_progress: bool = True,
-                 skip_failures: bool = False):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        image_processor: Any,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        device: str | None = None,
+        show_progress: bool = True,
+        skip_failures: bool = False,
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.image_processor = image_processor
@@ -129,8 +139,9 @@ class ClipEncoder:
         self.skip_failures = skip_failures
         text_config = getattr(model.config, "text_config", None)
         max_positions = getattr(text_config, "max_position_embeddings", None) or 77
-        self.max_text_length = min(int(getattr(tokenizer, "model_max_length", max_positions) or max_positions),
-                                   int(max_positions))
+        self.max_text_length = min(
+            int(getattr(tokenizer, "model_max_length", max_positions) or max_positions), int(max_positions)
+        )
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -151,8 +162,13 @@ class ClipEncoder:
         return self.image_processor(images=list(frames), return_tensors="pt")["pixel_values"]
 
     def _loader(self, keys: Sequence[Hashable], load: Callable, process: Callable, batch_size: int) -> DataLoader:
-        return DataLoader(_LoadingDataset(keys, load, process), batch_size=batch_size, shuffle=False,
-                          num_workers=self.num_workers, collate_fn=_collate)
+        return DataLoader(
+            _LoadingDataset(keys, load, process),
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=_collate,
+        )
 
     def _handle_failure(self, key: Hashable, reason: str, failures: dict) -> None:
         if not self.skip_failures:
@@ -169,11 +185,13 @@ class ClipEncoder:
         chunks = []
         with self._progress(len(unique), f"encoding {desc}") as bar:
             for start in range(0, len(unique), self.batch_size):
-                batch = unique[start:start + self.batch_size]
-                tokens = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_text_length,
-                                        return_tensors="pt").to(self.device)
-                features = self.model.get_text_features(input_ids=tokens["input_ids"],
-                                                        attention_mask=tokens.get("attention_mask"))
+                batch = unique[start : start + self.batch_size]
+                tokens = self.tokenizer(
+                    batch, padding=True, truncation=True, max_length=self.max_text_length, return_tensors="pt"
+                ).to(self.device)
+                features = self.model.get_text_features(
+                    input_ids=tokens["input_ids"], attention_mask=tokens.get("attention_mask")
+                )
                 chunks.append(l2_normalize(to_embedding_tensor(features).float()).cpu())
                 bar.update(len(batch))
         embeddings = torch.cat(chunks) if chunks else torch.zeros(0, self._embed_dim())
@@ -184,7 +202,9 @@ class ClipEncoder:
 
     # ------------------------------------------------------------------ images
     @torch.no_grad()
-    def encode_images(self, keys: Sequence[Hashable], load: Callable[[Hashable], Any], desc: str = "images") -> EmbeddingTable:
+    def encode_images(
+        self, keys: Sequence[Hashable], load: Callable[[Hashable], Any], desc: str = "images"
+    ) -> EmbeddingTable:
         """Embed each unique image key once; `load(key)` returns a PIL image (or array) for the image processor."""
         unique = list(dict.fromkeys(keys))
         chunks, rows, failures = [], {}, {}
@@ -209,8 +229,12 @@ class ClipEncoder:
 
     # ------------------------------------------------------------------ videos
     @torch.no_grad()
-    def video_features(self, pixel_values_videos: torch.Tensor, frame_mask: Optional[torch.Tensor] = None,
-                       use_contextualizer: bool = False) -> VideoFeatures:
+    def video_features(
+        self,
+        pixel_values_videos: torch.Tensor,
+        frame_mask: torch.Tensor | None = None,
+        use_contextualizer: bool = False,
+    ) -> VideoFeatures:
         """Embeddings of `(batch, events, frames, 3, H, W)` pixels at every level (float32, CPU).
 
         Uses `model.get_video_features` when available; otherwise (plain CLIP) encodes the present frames with
@@ -220,25 +244,30 @@ class ClipEncoder:
         if frame_mask is not None:
             frame_mask = frame_mask.to(self.device)
         if self.has_video_features:
-            output = self.model.get_video_features(pixel_values_videos, frame_mask=frame_mask,
-                                                   use_contextualizer=use_contextualizer)
+            output = self.model.get_video_features(
+                pixel_values_videos, frame_mask=frame_mask, use_contextualizer=use_contextualizer
+            )
             clip_events, clip_videos = output.clip_event_embeds.float().cpu(), output.clip_video_embeds.float().cpu()
             events, videos = clip_events, clip_videos
             if use_contextualizer:
                 if output.vc_video_embeds is None:
-                    raise ValueError("--use_contextualizer: this model has no Video Contextualizer "
-                                     "(config.use_contextualizer is False).")
+                    raise ValueError(
+                        "--use_contextualizer: this model has no Video Contextualizer "
+                        "(config.use_contextualizer is False)."
+                    )
                 events, videos = output.vc_event_embeds.float().cpu(), output.vc_video_embeds.float().cpu()
             return VideoFeatures(output.frame_embeds.float().cpu(), events, videos, clip_events, clip_videos)
         if use_contextualizer:
-            raise ValueError(f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video "
-                             "Contextualizer.")
+            raise ValueError(
+                f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video Contextualizer."
+            )
         batch, events, frames = pixel_values_videos.shape[:3]
         if frame_mask is None:
             frame_mask = torch.ones(batch, events, frames, dtype=torch.bool, device=self.device)
         frame_mask = frame_mask.bool()
-        present = l2_normalize(to_embedding_tensor(
-            self.model.get_image_features(pixel_values=pixel_values_videos[frame_mask])).float())
+        present = l2_normalize(
+            to_embedding_tensor(self.model.get_image_features(pixel_values=pixel_values_videos[frame_mask])).float()
+        )
         frame_embeds = present.new_zeros(batch, events, frames, present.shape[-1])
         frame_embeds[frame_mask] = present
         weights = frame_mask.unsqueeze(-1).to(frame_embeds.dtype)
@@ -246,11 +275,11 @@ class ClipEncoder:
         video_embeds = l2_normalize((frame_embeds * weights).sum(dim=(1, 2))).cpu()
         return VideoFeatures(frame_embeds.cpu(), event_embeds, video_embeds, event_embeds, video_embeds)
 
-    def _event_layout(self, num_frames: int, use_contextualizer: bool,
-                      events: Optional[int]) -> list[list[int]]:
+    def _event_layout(self, num_frames: int, use_contextualizer: bool, events: int | None) -> list[list[int]]:
         if use_contextualizer and not self.has_video_features:
-            raise ValueError(f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video "
-                             "Contextualizer.")
+            raise ValueError(
+                f"--use_contextualizer needs a FigClipModel; {type(self.model).__name__} has no Video Contextualizer."
+            )
         if events is not None:  # the caller's frames already come as `events` equal groups (e.g. VidSitu 5 x 4)
             if num_frames % events:
                 raise ValueError(f"{num_frames} frames cannot be split into {events} equal events.")
@@ -261,9 +290,15 @@ class ClipEncoder:
         return group_frames_into_events(num_frames, int(self.config.max_events), int(self.config.max_frames_per_event))
 
     @torch.no_grad()
-    def encode_videos(self, keys: Sequence[Hashable], load: Callable[[Hashable], Any], num_frames: int,
-                      use_contextualizer: bool = False, events: Optional[int] = None,
-                      desc: str = "videos") -> VideoEmbeddings:
+    def encode_videos(
+        self,
+        keys: Sequence[Hashable],
+        load: Callable[[Hashable], Any],
+        num_frames: int,
+        use_contextualizer: bool = False,
+        events: int | None = None,
+        desc: str = "videos",
+    ) -> VideoEmbeddings:
         """Embed each unique video key once.
 
         Args:
@@ -298,8 +333,8 @@ class ClipEncoder:
                     grid = stacked.new_zeros(len(clips), num_events, per_event, *stacked.shape[2:])
                     mask = torch.zeros(len(clips), num_events, per_event, dtype=torch.bool)
                     for event, group in enumerate(layout):
-                        grid[:, event, :len(group)] = stacked[:, group]
-                        mask[:, event, :len(group)] = True
+                        grid[:, event, : len(group)] = stacked[:, group]
+                        mask[:, event, : len(group)] = True
                     chunks.append(self.video_features(grid, None if bool(mask.all()) else mask, use_contextualizer))
                     masks.append(mask)
                     for key in batch_keys:
@@ -308,12 +343,29 @@ class ClipEncoder:
         if not chunks:
             dim = self._embed_dim()
             empty_events, empty_videos = torch.zeros(0, num_events, dim), torch.zeros(0, dim)
-            return VideoEmbeddings(torch.zeros(0, num_events, per_event, dim), empty_events, empty_videos,
-                                   empty_events, empty_videos, torch.zeros(0, num_events, per_event, dtype=torch.bool),
-                                   rows, failures, use_contextualizer)
+            return VideoEmbeddings(
+                torch.zeros(0, num_events, per_event, dim),
+                empty_events,
+                empty_videos,
+                empty_events,
+                empty_videos,
+                torch.zeros(0, num_events, per_event, dtype=torch.bool),
+                rows,
+                failures,
+                use_contextualizer,
+            )
 
         def cat(name: str) -> torch.Tensor:
             return torch.cat([getattr(chunk, name) for chunk in chunks])
 
-        return VideoEmbeddings(cat("frames"), cat("events"), cat("videos"), cat("clip_events"), cat("clip_videos"),
-                               torch.cat(masks), rows, failures, use_contextualizer)
+        return VideoEmbeddings(
+            cat("frames"),
+            cat("events"),
+            cat("videos"),
+            cat("clip_events"),
+            cat("clip_videos"),
+            torch.cat(masks),
+            rows,
+            failures,
+            use_contextualizer,
+        )

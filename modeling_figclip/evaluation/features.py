@@ -44,7 +44,8 @@ DEFAULT_GENERIC_FRAMES = 20
 
 def _is_vidsitu(data_dir: str) -> bool:
     return os.path.isdir(os.path.join(data_dir, "vidsitu_annotations")) or os.path.isdir(
-        os.path.join(data_dir, "split_files"))
+        os.path.join(data_dir, "split_files")
+    )
 
 
 def _file_key(key: str) -> str:
@@ -93,8 +94,10 @@ def write_features(output_dir: str, keys: list[str], videos: VideoEmbeddings, fm
     if fmt == "safetensors":
         from safetensors.torch import save_file
 
-        save_file({**{name: t.contiguous() for name, t in levels.items()}, "frame_mask": mask.contiguous()},
-                  os.path.join(output_dir, "features.safetensors"))
+        save_file(
+            {**{name: t.contiguous() for name, t in levels.items()}, "frame_mask": mask.contiguous()},
+            os.path.join(output_dir, "features.safetensors"),
+        )
         return [{"key": key, "row": row} for row, key in enumerate(keys)]
     for name in levels:
         os.makedirs(os.path.join(output_dir, name), exist_ok=True)
@@ -125,8 +128,11 @@ def extract_features(encoder: ClipEncoder, args: EvaluationArguments, model_name
         video_dir, frames_dir = resolve_video_source(args)
         keys = [clip_id_of(c) for c in read_split(annotations_dir, split, skip_log)]
         keys = keys[: args.max_items] if args.max_items else keys
-        load, num_frames, events = ClipFrames(video_dir, frames_dir, args.frames_per_event), \
-            NUM_EVENTS * args.frames_per_event, NUM_EVENTS
+        load, num_frames, events = (
+            ClipFrames(video_dir, frames_dir, args.frames_per_event),
+            NUM_EVENTS * args.frames_per_event,
+            NUM_EVENTS,
+        )
         source = {"source": "vidsitu", "split": split, "video_dir": video_dir, "frames_dir": frames_dir}
         paths = keys
     else:
@@ -134,13 +140,16 @@ def extract_features(encoder: ClipEncoder, args: EvaluationArguments, model_name
         keys, paths = (keys[: args.max_items], paths[: args.max_items]) if args.max_items else (keys, paths)
         num_frames = args.num_frames or DEFAULT_GENERIC_FRAMES
         if num_frames % args.frames_per_event:
-            raise ValueError(f"--num_frames {num_frames} must be a multiple of --frames_per_event "
-                             f"{args.frames_per_event} (frames are grouped into equal events).")
+            raise ValueError(
+                f"--num_frames {num_frames} must be a multiple of --frames_per_event "
+                f"{args.frames_per_event} (frames are grouped into equal events)."
+            )
         load, events = partial(read_video_frames, num_frames=num_frames), num_frames // args.frames_per_event
         source = {"source": "video folder", "video_dir": video_dir, "frame_sampling": "uniform segment centres"}
     path_to_key = dict(zip(paths, keys))
-    videos = encoder.encode_videos(paths, load, num_frames, use_contextualizer=args.use_contextualizer,
-                                   events=events, desc="clips")
+    videos = encoder.encode_videos(
+        paths, load, num_frames, use_contextualizer=args.use_contextualizer, events=events, desc="clips"
+    )
     for path, reason in videos.failures.items():
         skip_log.reasons.append(f"clip {path_to_key[path]}: {reason}")
     kept = [(key, path) for key, path in zip(keys, paths) if path not in videos.failures]
@@ -150,18 +159,40 @@ def extract_features(encoder: ClipEncoder, args: EvaluationArguments, model_name
     entries = write_features(args.output_dir, [key for key, _ in kept], videos, args.features_format)
     levels = _levels(videos)
     index = {
-        "model": model_name, "format": args.features_format,
-        "levels": {name: {"shape_per_clip": list(t.shape[1:]) if name != "frame" or args.features_format != "npy"
-                          else ["num_frames", int(t.shape[-1])]} for name, t in levels.items()},
-        "normalized": True, "events": events, "frames_per_event": num_frames // events,
-        "settings": {**source, "use_contextualizer": args.use_contextualizer}, "clips": entries,
+        "model": model_name,
+        "format": args.features_format,
+        "levels": {
+            name: {
+                "shape_per_clip": list(t.shape[1:])
+                if name != "frame" or args.features_format != "npy"
+                else ["num_frames", int(t.shape[-1])]
+            }
+            for name, t in levels.items()
+        },
+        "normalized": True,
+        "events": events,
+        "frames_per_event": num_frames // events,
+        "settings": {**source, "use_contextualizer": args.use_contextualizer},
+        "clips": entries,
     }
     index_path = os.path.join(args.output_dir, "index.json")
     with open(index_path, "w", encoding="utf-8") as handle:
         json.dump(index, handle, indent=1)
     return EvalResult(
-        task="extract_features", model=model_name, metrics={}, num_items=len(entries),
-        settings=base_settings(args, output_dir=args.output_dir, index_file=index_path, format=args.features_format,
-                               levels=list(levels), num_frames=num_frames, events=events, **source),
-        num_skipped=skip_log.count, details=skip_details(skip_log),
+        task="extract_features",
+        model=model_name,
+        metrics={},
+        num_items=len(entries),
+        settings=base_settings(
+            args,
+            output_dir=args.output_dir,
+            index_file=index_path,
+            format=args.features_format,
+            levels=list(levels),
+            num_frames=num_frames,
+            events=events,
+            **source,
+        ),
+        num_skipped=skip_log.count,
+        details=skip_details(skip_log),
     )

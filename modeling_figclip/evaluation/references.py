@@ -28,11 +28,27 @@ _SRL_CLIP_SOURCE = "SRL-CLIP (arXiv 2401.07669 v2) via a secondary summary"
 _VIFI_SOURCE = "ViFi-CLIP README (B/16, 32 frames, trained on K400)"
 
 REFERENCES: tuple[Reference, ...] = (
-    *(Reference("sugarcrepe", subset, value, "CLIP ViT-B/32", _SUGARCREPE_SOURCE) for subset, value in (
-        ("replace_obj", 90.92), ("replace_att", 80.08), ("replace_rel", 69.20), ("swap_obj", 61.38),
-        ("swap_att", 63.96), ("add_obj", 77.20), ("add_att", 68.79))),
-    *(Reference("sugarcrepe", subset, value, "NegCLIP ViT-B/32", _SUGARCREPE_SOURCE) for subset, value in (
-        ("replace_obj", 92.68), ("replace_att", 85.91), ("replace_rel", 76.46), ("swap_obj", 75.20))),
+    *(
+        Reference("sugarcrepe", subset, value, "CLIP ViT-B/32", _SUGARCREPE_SOURCE)
+        for subset, value in (
+            ("replace_obj", 90.92),
+            ("replace_att", 80.08),
+            ("replace_rel", 69.20),
+            ("swap_obj", 61.38),
+            ("swap_att", 63.96),
+            ("add_obj", 77.20),
+            ("add_att", 68.79),
+        )
+    ),
+    *(
+        Reference("sugarcrepe", subset, value, "NegCLIP ViT-B/32", _SUGARCREPE_SOURCE)
+        for subset, value in (
+            ("replace_obj", 92.68),
+            ("replace_att", 85.91),
+            ("replace_rel", 76.46),
+            ("swap_obj", 75.20),
+        )
+    ),
     Reference("aro_vg_relation", "macro_accuracy", 59.0, "CLIP ViT-B/32", _ARO_SOURCE),
     Reference("aro_vg_relation", "macro_accuracy", 81.0, "NegCLIP ViT-B/32", _ARO_SOURCE),
     Reference("aro_vg_attribution", "macro_accuracy", 62.0, "CLIP ViT-B/32", _ARO_SOURCE, verified=False),

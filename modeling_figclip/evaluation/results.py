@@ -42,7 +42,7 @@ class EvalResult:
         return path
 
     @classmethod
-    def load(cls, path: str) -> "EvalResult":
+    def load(cls, path: str) -> EvalResult:
         with open(path, encoding="utf-8") as handle:
             return cls(**json.load(handle))
 

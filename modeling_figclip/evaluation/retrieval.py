@@ -25,11 +25,17 @@ def _keep_sentences(data: RetrievalData, keep: list[int]) -> RetrievalData:
     """The sub-problem of the captions `keep` and the videos they use (indices re-numbered)."""
     used = sorted({data.sentence_video_index[i] for i in keep})
     remap = {old: new for new, old in enumerate(used)}
-    return RetrievalData([data.video_ids[v] for v in used], [data.video_paths[v] for v in used],
-                         [data.sentences[i] for i in keep], [remap[data.sentence_video_index[i]] for i in keep])
+    return RetrievalData(
+        [data.video_ids[v] for v in used],
+        [data.video_paths[v] for v in used],
+        [data.sentences[i] for i in keep],
+        [remap[data.sentence_video_index[i]] for i in keep],
+    )
 
 
-def evaluate_retrieval(encoder: ClipEncoder, args: EvaluationArguments, model_name: str, task: str = "msrvtt") -> EvalResult:
+def evaluate_retrieval(
+    encoder: ClipEncoder, args: EvaluationArguments, model_name: str, task: str = "msrvtt"
+) -> EvalResult:
     """Text->video and video->text R@1/5/10, MedR, MnR (`t2v_*`, `v2t_*`)."""
     skip_log = SkipLog(args.skip_missing)
     csv_path = find_retrieval_csv(args.data_dir, args.csv_file)
@@ -38,14 +44,20 @@ def evaluate_retrieval(encoder: ClipEncoder, args: EvaluationArguments, model_na
     if args.max_items:
         data = _keep_sentences(data, list(range(min(args.max_items, len(data.sentences)))))
     num_frames = args.frames_for(task)
-    videos = encoder.encode_videos(data.video_paths, partial(read_video_frames, num_frames=num_frames), num_frames,
-                                   use_contextualizer=args.use_contextualizer, desc=f"{task} videos")
+    videos = encoder.encode_videos(
+        data.video_paths,
+        partial(read_video_frames, num_frames=num_frames),
+        num_frames,
+        use_contextualizer=args.use_contextualizer,
+        desc=f"{task} videos",
+    )
     if videos.failures:
         failed = {i for i, path in enumerate(data.video_paths) if path in videos.failures}
         for i, video_index in enumerate(data.sentence_video_index):
             if video_index in failed:
-                skip_log.reasons.append(f"caption {i} ({data.video_ids[video_index]}): "
-                                        f"{videos.failures[data.video_paths[video_index]]}")
+                skip_log.reasons.append(
+                    f"caption {i} ({data.video_ids[video_index]}): {videos.failures[data.video_paths[video_index]]}"
+                )
         data = _keep_sentences(data, [i for i, v in enumerate(data.sentence_video_index) if v not in failed])
     video_embeds = videos.table().lookup(data.video_paths)
     text_embeds = encoder.encode_texts(data.sentences, f"{task} captions").lookup(data.sentences)
@@ -55,13 +67,30 @@ def evaluate_retrieval(encoder: ClipEncoder, args: EvaluationArguments, model_na
     metrics = {f"t2v_{k}": v for k, v in M.rank_metrics(t2v.ranks).items()}
     metrics.update({f"v2t_{k}": v for k, v in M.rank_metrics(v2t.ranks).items()})
     return EvalResult(
-        task=task, model=model_name, metrics=metrics, num_items=len(data.sentences),
+        task=task,
+        model=model_name,
+        metrics=metrics,
+        num_items=len(data.sentences),
         settings=base_settings(
-            args, csv_file=csv_path, video_dir=video_dir, num_frames=num_frames, frame_sampling="uniform segment centres",
-            video_embedding="contextualizer video token" if args.use_contextualizer else "mean of frame embeddings (CLIP-level)",
-            ties=args.ties, rank_rule="1 + #candidates scoring strictly higher" if args.ties == "optimistic"
-            else "1 + #candidates scoring higher or equal"),
+            args,
+            csv_file=csv_path,
+            video_dir=video_dir,
+            num_frames=num_frames,
+            frame_sampling="uniform segment centres",
+            video_embedding="contextualizer video token"
+            if args.use_contextualizer
+            else "mean of frame embeddings (CLIP-level)",
+            ties=args.ties,
+            rank_rule="1 + #candidates scoring strictly higher"
+            if args.ties == "optimistic"
+            else "1 + #candidates scoring higher or equal",
+        ),
         num_skipped=skip_log.count,
-        details={"num_videos": len(data.video_ids), "num_captions": len(data.sentences),
-                 "t2v_num_tied": t2v.num_tied, "v2t_num_tied": v2t.num_tied, **skip_details(skip_log)},
+        details={
+            "num_videos": len(data.video_ids),
+            "num_captions": len(data.sentences),
+            "t2v_num_tied": t2v.num_tied,
+            "v2t_num_tied": v2t.num_tied,
+            **skip_details(skip_log),
+        },
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def resolve_device(device: Optional[str]) -> str:
+def resolve_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -28,12 +28,21 @@ def load_encoder(model_name_or_path: str, args: EvaluationArguments) -> ClipEnco
     loaded = load_model_for_inference(model_name_or_path, device=device, dtype=DTYPES[args.dtype])
     model, tokenizer, image_processor = loaded
     logger.info("Loaded %s (%s) on %s", model_name_or_path, type(model).__name__, device)
-    return ClipEncoder(model, tokenizer, image_processor, batch_size=args.batch_size, num_workers=args.num_workers,
-                       device=device, show_progress=args.show_progress, skip_failures=args.skip_missing)
+    return ClipEncoder(
+        model,
+        tokenizer,
+        image_processor,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        device=device,
+        show_progress=args.show_progress,
+        skip_failures=args.skip_missing,
+    )
 
 
-def run_task(task: str, encoder: ClipEncoder, args: EvaluationArguments, model_name: str,
-             **injected: Any) -> EvalResult:
+def run_task(
+    task: str, encoder: ClipEncoder, args: EvaluationArguments, model_name: str, **injected: Any
+) -> EvalResult:
     """Run `task` with an already-loaded encoder. `injected` passes test doubles (e.g. `tagger=` for ARO Order)."""
     from . import action_recognition, compositional, retrieval
 
@@ -46,8 +55,9 @@ def run_task(task: str, encoder: ClipEncoder, args: EvaluationArguments, model_n
     elif task in ("aro_vg_relation", "aro_vg_attribution"):
         result = compositional.evaluate_aro_vg(encoder, args, model_name, task.rsplit("_", 1)[1])
     elif task in ("aro_coco_order", "aro_flickr_order"):
-        result = compositional.evaluate_aro_order(encoder, args, model_name, task.split("_")[1],
-                                                  tagger=injected.get("tagger"))
+        result = compositional.evaluate_aro_order(
+            encoder, args, model_name, task.split("_")[1], tagger=injected.get("tagger")
+        )
     elif task in ("msrvtt", "video_retrieval"):
         result = retrieval.evaluate_retrieval(encoder, args, model_name, task)
     elif task in ("ucf101", "hmdb51", "k600"):

@@ -24,7 +24,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -33,8 +33,18 @@ from .references import references_for
 from .results import EvalResult
 
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
-    "sugarcrepe": ("replace_obj", "replace_att", "replace_rel", "swap_obj", "swap_att", "add_obj", "add_att",
-                   "replace", "swap", "add"),
+    "sugarcrepe": (
+        "replace_obj",
+        "replace_att",
+        "replace_rel",
+        "swap_obj",
+        "swap_att",
+        "add_obj",
+        "add_att",
+        "replace",
+        "swap",
+        "add",
+    ),
     "aro_vg_relation": ("macro_accuracy",),
     "aro_vg_attribution": ("macro_accuracy",),
     "aro_coco_order": ("accuracy",),
@@ -49,17 +59,31 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
 }
 RANK_METRICS = ("MedR", "MnR")
 SUITE_KEYS = {"output_dir", "settings", "references", "models", "tasks"}
-PER_RUN_KEYS = {"model", "task", "data_dir", "image_dir", "video_dir", "output", "config", "suite", "output_dir",
-                "csv_file", "predictions_file"}
+PER_RUN_KEYS = {
+    "model",
+    "task",
+    "data_dir",
+    "image_dir",
+    "video_dir",
+    "output",
+    "config",
+    "suite",
+    "output_dir",
+    "csv_file",
+    "predictions_file",
+}
 
 
-def explicit_cli_values(cli_args: Optional[EvaluationArguments]) -> dict[str, Any]:
+def explicit_cli_values(cli_args: EvaluationArguments | None) -> dict[str, Any]:
     """The global flags the user set (values differing from the defaults), which override the suite file."""
     if cli_args is None:
         return {}
     defaults = EvaluationArguments()
-    return {f.name: getattr(cli_args, f.name) for f in dataclasses.fields(EvaluationArguments)
-            if f.name not in PER_RUN_KEYS and getattr(cli_args, f.name) != getattr(defaults, f.name)}
+    return {
+        f.name: getattr(cli_args, f.name)
+        for f in dataclasses.fields(EvaluationArguments)
+        if f.name not in PER_RUN_KEYS and getattr(cli_args, f.name) != getattr(defaults, f.name)
+    }
 
 
 def is_rank_metric(metric: str) -> bool:
@@ -75,7 +99,7 @@ def read_suite(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         suite = yaml.safe_load(handle) or {}
     if not isinstance(suite, dict):
-        raise ValueError(f"{path}: a suite is a mapping with 'models' and 'tasks'.")
+        raise ValueError(f"{path}: a suite is a mapping with 'models' and 'tasks'.")  # noqa: TRY004 - a data error
     unknown = sorted(set(suite) - SUITE_KEYS)
     if unknown:
         raise ValueError(f"{path}: unknown suite key(s) {unknown}; valid: {sorted(SUITE_KEYS)}.")
@@ -97,13 +121,16 @@ def read_suite(path: str) -> dict[str, Any]:
     return suite
 
 
-def run_suite(path: str, cli_args: Optional[EvaluationArguments] = None, **injected: Any) -> dict[str, Any]:
+def run_suite(path: str, cli_args: EvaluationArguments | None = None, **injected: Any) -> dict[str, Any]:
     """Run every (model, task) of the suite at `path`; write results, `report.md`, `report.png`, `summary.json`."""
     from .runner import load_encoder, run_task
 
     suite = read_suite(path)
-    output_dir = (cli_args.output_dir if cli_args and cli_args.output_dir else None) or suite.get("output_dir") \
+    output_dir = (
+        (cli_args.output_dir if cli_args and cli_args.output_dir else None)
+        or suite.get("output_dir")
         or "outputs/eval_suite"
+    )
     overrides = explicit_cli_values(cli_args)
     base = dataclasses.replace(EvaluationArguments(), **{**(suite.get("settings") or {}), **overrides})
     names = [m.get("name") or m["path"] for m in suite["models"]]
@@ -132,7 +159,7 @@ def _table_rows(results: Sequence[EvalResult]) -> list[tuple[str, str]]:
     return rows
 
 
-def _fmt(value: Optional[float], metric: str) -> str:
+def _fmt(value: float | None, metric: str) -> str:
     if value is None:
         return "–"
     return f"{value:.1f}" if is_rank_metric(metric) else f"{value:.2f}"
@@ -148,8 +175,12 @@ def _item_counts(results: Sequence[EvalResult]) -> str:
             items, skipped = described.pop()
             parts.append(f"{task} {items}" + (f" ({skipped} skipped)" if skipped else ""))
         else:
-            parts.append(f"{task} " + ", ".join(f"{r.model} {r.num_items}" + (f" ({r.num_skipped} skipped)"
-                                                                              if r.num_skipped else "") for r in runs))
+            parts.append(
+                f"{task} "
+                + ", ".join(
+                    f"{r.model} {r.num_items}" + (f" ({r.num_skipped} skipped)" if r.num_skipped else "") for r in runs
+                )
+            )
     return "; ".join(parts)
 
 
@@ -174,7 +205,9 @@ def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], w
             refs = []
             for ref in references_for(task, metric):
                 number = sources.setdefault(ref.source, len(sources) + 1)
-                refs.append(f"{_fmt(ref.value, metric)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]")
+                refs.append(
+                    f"{_fmt(ref.value, metric)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]"
+                )
             cells.append("; ".join(refs) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Items scored: " + _item_counts(results) + ".", "Accuracies and recalls in %, ranks (↓) as ranks."]
@@ -184,8 +217,9 @@ def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], w
     return "\n".join(lines) + "\n"
 
 
-def render_chart(results: Sequence[EvalResult], model_names: Sequence[str], path: str,
-                 with_references: bool = True) -> Optional[str]:
+def render_chart(
+    results: Sequence[EvalResult], model_names: Sequence[str], path: str, with_references: bool = True
+) -> str | None:
     """Grouped bars (one group per percent metric, one bar per model) with reference values as black markers."""
     import matplotlib
 
@@ -208,8 +242,14 @@ def render_chart(results: Sequence[EvalResult], model_names: Sequence[str], path
         for position, (task, metric) in enumerate(rows):
             for ref in references_for(task, metric):
                 label = "published reference (not ours)" + ("" if ref.verified else ", unverified")
-                ax.plot([position - 0.4, position + 0.4], [ref.value, ref.value], color="black", linewidth=1,
-                        linestyle="-" if ref.verified else "--", label=None if ref.verified in labelled else label)
+                ax.plot(
+                    [position - 0.4, position + 0.4],
+                    [ref.value, ref.value],
+                    color="black",
+                    linewidth=1,
+                    linestyle="-" if ref.verified else "--",
+                    label=None if ref.verified in labelled else label,
+                )
                 labelled.add(ref.verified)
     ax.set_xticks(x)
     ax.set_xticklabels([f"{t}\n{m}" for t, m in rows], rotation=45, ha="right", fontsize=8)
@@ -223,16 +263,22 @@ def render_chart(results: Sequence[EvalResult], model_names: Sequence[str], path
     return path
 
 
-def write_report(results: Sequence[EvalResult], model_names: Sequence[str], output_dir: str,
-                 with_references: bool = True) -> dict[str, Any]:
+def write_report(
+    results: Sequence[EvalResult], model_names: Sequence[str], output_dir: str, with_references: bool = True
+) -> dict[str, Any]:
     """Write `report.md`, `report.png` and `summary.json` into `output_dir`; return the summary."""
     os.makedirs(output_dir, exist_ok=True)
     markdown = render_markdown(results, model_names, with_references)
     with open(os.path.join(output_dir, "report.md"), "w", encoding="utf-8") as handle:
         handle.write(markdown)
     chart = render_chart(results, model_names, os.path.join(output_dir, "report.png"), with_references)
-    summary = {"models": list(model_names), "results": [r.to_dict() for r in results], "markdown": markdown,
-               "report_md": os.path.join(output_dir, "report.md"), "report_png": chart}
+    summary = {
+        "models": list(model_names),
+        "results": [r.to_dict() for r in results],
+        "markdown": markdown,
+        "report_md": os.path.join(output_dir, "report.md"),
+        "report_png": chart,
+    }
     with open(os.path.join(output_dir, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump({k: v for k, v in summary.items() if k != "markdown"}, handle, indent=2, default=str)
     return summary

@@ -19,7 +19,7 @@ import os
 import pickle
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,21 +39,25 @@ NUM_EVENTS = 5
 class ClipFrames:
     """`clip_id -> (5 * frames_per_event, H, W, 3)` uint8 frames from mp4s or frame folders (picklable for workers)."""
 
-    def __init__(self, video_dir: Optional[str], frames_dir: Optional[str], frames_per_event: int):
+    def __init__(self, video_dir: str | None, frames_dir: str | None, frames_per_event: int):
         from dataset_scripts.vidsitu import VidSituFrameLoader
 
-        self.loader = VidSituFrameLoader(video_dir=video_dir, frames_dir=frames_dir,
-                                         frames_per_event=frames_per_event, strict=True)
+        self.loader = VidSituFrameLoader(
+            video_dir=video_dir, frames_dir=frames_dir, frames_per_event=frames_per_event, strict=True
+        )
 
     def __call__(self, clip_id: str) -> np.ndarray:
         frames, _ = self.loader.load(clip_id)
         return frames.reshape(-1, *frames.shape[2:])
 
 
-def resolve_video_source(args: EvaluationArguments) -> tuple[Optional[str], Optional[str]]:
+def resolve_video_source(args: EvaluationArguments) -> tuple[str | None, str | None]:
     """`(video_dir, frames_dir)`: `--video_dir` holds `{clip_id}.mp4` files or `{clip_id}/` frame folders."""
-    candidates = [args.video_dir] if args.video_dir else [
-        os.path.join(args.data_dir, name) for name in ("vsitu_video_trimmed_dir", "videos", "frames")]
+    candidates = (
+        [args.video_dir]
+        if args.video_dir
+        else [os.path.join(args.data_dir, name) for name in ("vsitu_video_trimmed_dir", "videos", "frames")]
+    )
     for folder in candidates:
         if folder and os.path.isdir(folder):
             entries = os.listdir(folder)
@@ -61,8 +65,10 @@ def resolve_video_source(args: EvaluationArguments) -> tuple[Optional[str], Opti
                 return folder, None
             if any(os.path.isdir(os.path.join(folder, entry)) for entry in entries):
                 return None, folder
-    raise BenchmarkDataError(f"no VidSitu clips found in {candidates}: pass --video_dir with {{clip_id}}.mp4 files or "
-                             "{clip_id}/{clip_id}_%06d.jpg frame folders.")
+    raise BenchmarkDataError(
+        f"no VidSitu clips found in {candidates}: pass --video_dir with {{clip_id}}.mp4 files or "
+        "{clip_id}/{clip_id}_%06d.jpg frame folders."
+    )
 
 
 def annotation_index(data_dir: str, split: str) -> tuple[str, dict[str, int]]:
@@ -89,10 +95,13 @@ def read_split(annotations_dir: str, split: str, skip_log: SkipLog) -> list:
         summary = ReadSummary(split)
         clips = read_split_ids(annotations_dir, split, IssueLog(not skip_log.skip_missing, summary))
     # One skip entry per skipped clip (exact count); the reader's first messages stand in for the first entries.
-    generic = [f"VidSitu {split}: clip skipped ({reason})" for reason, count in summary.skipped_clips.items()
-               for _ in range(count)]
+    generic = [
+        f"VidSitu {split}: clip skipped ({reason})"
+        for reason, count in summary.skipped_clips.items()
+        for _ in range(count)
+    ]
     examples = list(summary.examples)[: len(generic)]
-    skip_log.reasons.extend(examples + generic[len(examples):])
+    skip_log.reasons.extend(examples + generic[len(examples) :])
     return clips
 
 
@@ -100,12 +109,24 @@ def clip_id_of(clip: Any) -> str:
     return clip if isinstance(clip, str) else clip.clip_id
 
 
-def encode_clips(encoder: ClipEncoder, clips: Sequence[Any], frames: ClipFrames, args: EvaluationArguments,
-                 skip_log: SkipLog, desc: str) -> tuple[list, VideoEmbeddings]:
+def encode_clips(
+    encoder: ClipEncoder,
+    clips: Sequence[Any],
+    frames: ClipFrames,
+    args: EvaluationArguments,
+    skip_log: SkipLog,
+    desc: str,
+) -> tuple[list, VideoEmbeddings]:
     """Event embeddings of every clip (5 events x frames_per_event frames); clips that fail to decode are dropped."""
     ids = [clip_id_of(c) for c in clips]
-    videos = encoder.encode_videos(ids, frames, NUM_EVENTS * args.frames_per_event,
-                                   use_contextualizer=args.use_contextualizer, events=NUM_EVENTS, desc=desc)
+    videos = encoder.encode_videos(
+        ids,
+        frames,
+        NUM_EVENTS * args.frames_per_event,
+        use_contextualizer=args.use_contextualizer,
+        events=NUM_EVENTS,
+        desc=desc,
+    )
     kept = []
     for clip in clips:
         if clip_id_of(clip) in videos.failures:
@@ -154,8 +175,9 @@ class VerbProbe(nn.Module):
         return self.net(embeds)
 
 
-def train_probe(embeds: torch.Tensor, labels: torch.Tensor, num_classes: int, args: EvaluationArguments,
-                device: torch.device) -> tuple[VerbProbe, list[float]]:
+def train_probe(
+    embeds: torch.Tensor, labels: torch.Tensor, num_classes: int, args: EvaluationArguments, device: torch.device
+) -> tuple[VerbProbe, list[float]]:
     """Cross-entropy training with AdamW on shuffled mini-batches; returns the probe and the per-epoch losses."""
     torch.manual_seed(args.seed)
     probe = VerbProbe(embeds.shape[1], num_classes, args.probe, args.probe_hidden_size).to(device)
@@ -166,7 +188,7 @@ def train_probe(embeds: torch.Tensor, labels: torch.Tensor, num_classes: int, ar
         order = torch.randperm(len(labels), generator=generator)
         total = 0.0
         for start in range(0, len(order), args.probe_batch_size):
-            batch = order[start:start + args.probe_batch_size]
+            batch = order[start : start + args.probe_batch_size]
             loss = nn.functional.cross_entropy(probe(embeds[batch].to(device)), labels[batch].to(device))
             optimizer.zero_grad()
             loss.backward()
@@ -176,11 +198,16 @@ def train_probe(embeds: torch.Tensor, labels: torch.Tensor, num_classes: int, ar
     return probe.eval(), losses
 
 
-def leaderboard_predictions(ann_indices: Sequence[int], top_verbs: Sequence[Sequence[Sequence[str]]],
-                            top_scores: Sequence[Sequence[Sequence[float]]]) -> list[dict]:
+def leaderboard_predictions(
+    ann_indices: Sequence[int],
+    top_verbs: Sequence[Sequence[Sequence[str]]],
+    top_scores: Sequence[Sequence[Sequence[float]]],
+) -> list[dict]:
     """The official verb prediction format: `[{"ann_idx", "pred_vbs_ev": 5x5, "pred_scores_ev": 5x5}, ...]`."""
-    return [{"ann_idx": int(index), "pred_vbs_ev": [list(v) for v in verbs], "pred_scores_ev": [list(s) for s in scores]}
-            for index, verbs, scores in zip(ann_indices, top_verbs, top_scores)]
+    return [
+        {"ann_idx": int(index), "pred_vbs_ev": [list(v) for v in verbs], "pred_scores_ev": [list(s) for s in scores]}
+        for index, verbs, scores in zip(ann_indices, top_verbs, top_scores)
+    ]
 
 
 def write_predictions(path: str, predictions: list[dict]) -> str:
@@ -195,7 +222,7 @@ def write_predictions(path: str, predictions: list[dict]) -> str:
     return path
 
 
-def _predictions_path(args: EvaluationArguments) -> Optional[str]:
+def _predictions_path(args: EvaluationArguments) -> str | None:
     if args.predictions_file:
         return args.predictions_file
     if args.output:
@@ -237,26 +264,35 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
         method = "zero-shot: cosine(event embedding, 'In this photo, the action is {lemma}') per VerbID"
     else:
         if not train_clips:
-            raise BenchmarkDataError(f"--probe {args.probe} needs the train split (vsann_train_lb.json) in "
-                                     f"{annotations_dir}.")
+            raise BenchmarkDataError(
+                f"--probe {args.probe} needs the train split (vsann_train_lb.json) in {annotations_dir}."
+            )
         train_clips, train_videos = encode_clips(encoder, train_clips, frames, args, train_log, "VidSitu train clips")
         class_of = {v: i for i, v in enumerate(verb_ids)}
         train_embeds = train_videos.events[[train_videos.rows[c.clip_id] for c in train_clips]]
         labels = torch.tensor([class_of[e["verb_id"]] for c in train_clips for e in c.events])
-        probe, losses = train_probe(train_embeds.reshape(-1, train_embeds.shape[-1]), labels, len(verb_ids), args,
-                                    encoder.device)
+        probe, losses = train_probe(
+            train_embeds.reshape(-1, train_embeds.shape[-1]), labels, len(verb_ids), args, encoder.device
+        )
         with torch.no_grad():
             scores = torch.softmax(probe(flat.to(encoder.device)).float().cpu(), dim=-1)
         method = f"{args.probe} probe on frozen event embeddings, trained on train"
-        probe_info = {"train_clips": len(train_clips), "train_events": int(len(labels)), "final_loss": losses[-1],
-                      "epochs": args.probe_epochs, "lr": args.probe_lr, "weight_decay": args.probe_weight_decay,
-                      "train_skipped": train_log.count}
+        probe_info = {
+            "train_clips": len(train_clips),
+            "train_events": len(labels),
+            "final_loss": losses[-1],
+            "epochs": args.probe_epochs,
+            "lr": args.probe_lr,
+            "weight_decay": args.probe_weight_decay,
+            "train_skipped": train_log.count,
+        }
 
     top_verbs, top_scores = M.topk_labels(scores, verb_ids, k=5)
-    per_clip_verbs = [top_verbs[i * NUM_EVENTS:(i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
-    per_clip_scores = [top_scores[i * NUM_EVENTS:(i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
-    predictions = leaderboard_predictions([ann_index[clip_id_of(c)] for c in eval_clips], per_clip_verbs,
-                                          per_clip_scores)
+    per_clip_verbs = [top_verbs[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
+    per_clip_scores = [top_scores[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
+    predictions = leaderboard_predictions(
+        [ann_index[clip_id_of(c)] for c in eval_clips], per_clip_verbs, per_clip_scores
+    )
     predictions_path = _predictions_path(args)
     if predictions_path:
         write_predictions(predictions_path, predictions)
@@ -269,14 +305,26 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
         metrics = {key: full[key] for key in ("Acc@1", "Acc@5", "Rec@5")}
         details = {k: v for k, v in full.items() if k not in metrics}
     return EvalResult(
-        task="vidsitu_verbs", model=model_name, metrics=metrics, num_items=len(eval_clips),
+        task="vidsitu_verbs",
+        model=model_name,
+        metrics=metrics,
+        num_items=len(eval_clips),
         settings=base_settings(
-            args, split=split, annotations_dir=annotations_dir, video_dir=video_dir, frames_dir=frames_dir,
-            frames_per_event=args.frames_per_event, events=NUM_EVENTS, method=method,
+            args,
+            split=split,
+            annotations_dir=annotations_dir,
+            video_dir=video_dir,
+            frames_dir=frames_dir,
+            frames_per_event=args.frames_per_event,
+            events=NUM_EVENTS,
+            method=method,
             event_embedding="contextualizer event tokens" if args.use_contextualizer else "mean of the event's frames",
-            verb_vocabulary=vocab_source, num_verbs=len(verb_ids), predictions_file=predictions_path,
+            verb_vocabulary=vocab_source,
+            num_verbs=len(verb_ids),
+            predictions_file=predictions_path,
             metric_definitions="Acc@k = Per_Ev_Top_k, Rec@5 = recall_macro_1_th_9 (vidsitu_code/evl_fns.py)",
-            **({"probe": probe_info} if probe_info else {})),
+            **({"probe": probe_info} if probe_info else {}),
+        ),
         num_skipped=skip_log.count,
         details={**details, "num_events": len(eval_clips) * NUM_EVENTS, **skip_details(skip_log)},
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import torch
@@ -18,8 +17,12 @@ from transformers import CLIPImageProcessor, CLIPModel
 from dataset_scripts.benchmarks.video_io import write_test_video
 from modeling_figclip.testing_utils import tiny_clip_config, tiny_clip_config_dict, tiny_tokenizer
 
-CAPTION_WORDS = ("a man walks a red dog on the street", "a woman talks to a boy in the apartment",
-                 "the blue dog runs with a girl by the lake", "a green shirt on the man with short hair")
+CAPTION_WORDS = (
+    "a man walks a red dog on the street",
+    "a woman talks to a boy in the apartment",
+    "the blue dog runs with a girl by the lake",
+    "a green shirt on the man with short hair",
+)
 
 
 # ----------------------------------------------------------------------------------------------------------- models
@@ -30,8 +33,9 @@ def save_tiny_model(path: str, seed: int = 0, figclip: bool = False) -> str:
     if figclip:
         from modeling_figclip import FigClipConfig, FigClipModel
 
-        model = FigClipModel(FigClipConfig(**tiny_clip_config_dict(tokenizer), vc_num_layers=1,
-                                           vc_num_attention_heads=4))
+        model = FigClipModel(
+            FigClipConfig(**tiny_clip_config_dict(tokenizer), vc_num_layers=1, vc_num_attention_heads=4)
+        )
     else:
         model = CLIPModel(tiny_clip_config(tokenizer))
     model.save_pretrained(path)
@@ -51,9 +55,11 @@ def fake_pos_tagger():
             word = raw.rstrip(".,!?")
             if word:
                 tokens.append(word)
-            tokens.extend(raw[len(word):])
-        return [(t, "NN" if t.lower() in nouns else "JJ" if t.lower() in adjectives else
-                 "." if not t.isalnum() else "DT") for t in tokens]
+            tokens.extend(raw[len(word) :])
+        return [
+            (t, "NN" if t.lower() in nouns else "JJ" if t.lower() in adjectives else "." if not t.isalnum() else "DT")
+            for t in tokens
+        ]
 
     tag.description = "fake lexicon tagger"
     return tag
@@ -67,8 +73,13 @@ def write_image(path: str, seed: int, size: tuple[int, int] = (48, 40)) -> str:
     return path
 
 
-def write_sugarcrepe(data_dir: str, image_dir: str, subsets: Sequence[str] = ("add_att", "replace_obj", "swap_att"),
-                     items_per_subset: int = 4, num_images: int = 3) -> dict[str, dict]:
+def write_sugarcrepe(
+    data_dir: str,
+    image_dir: str,
+    subsets: Sequence[str] = ("add_att", "replace_obj", "swap_att"),
+    items_per_subset: int = 4,
+    num_images: int = 3,
+) -> dict[str, dict]:
     """SugarCrepe-format files (non-contiguous keys, images shared across items) and COCO-named images."""
     os.makedirs(data_dir, exist_ok=True)
     filenames = [f"{i:012d}.jpg" for i in range(1, num_images + 1)]
@@ -79,15 +90,18 @@ def write_sugarcrepe(data_dir: str, image_dir: str, subsets: Sequence[str] = ("a
         records = {}
         for k in range(items_per_subset):
             caption = CAPTION_WORDS[(k + s) % len(CAPTION_WORDS)]
-            records[str(2 * k + 1)] = {"filename": filenames[k % num_images], "caption": caption,
-                                       "negative_caption": " ".join(reversed(caption.split()))}
+            records[str(2 * k + 1)] = {
+                "filename": filenames[k % num_images],
+                "caption": caption,
+                "negative_caption": " ".join(reversed(caption.split())),
+            }
         with open(os.path.join(data_dir, f"{subset}.json"), "w") as handle:
             json.dump(records, handle)
         written[subset] = records
     return written
 
 
-def write_aro_vg(data_dir: str, kind: str, num_items: Optional[int] = None) -> list[dict]:
+def write_aro_vg(data_dir: str, kind: str, num_items: int | None = None) -> list[dict]:
     """`visual_genome_{relation,attribution}.json` + `images/` (ARO's layout).
 
     Attribution gets 56 items (28 per attribute pair) so that pairs pass the official >= 25 filter.
@@ -98,9 +112,16 @@ def write_aro_vg(data_dir: str, kind: str, num_items: Optional[int] = None) -> l
     for i in range(num_items):
         name = f"{2300000 + i % 3}.jpg"
         write_image(os.path.join(image_dir, name), seed=10 + i % 3, size=(64, 48))
-        record = {"image_id": str(2300000 + i % 3), "image_path": name, "bbox_x": 4 + i % 7, "bbox_y": 2, "bbox_w": 30,
-                  "bbox_h": 28 - i % 5, "true_caption": f"the {['dog', 'man', 'cat'][i % 3]} is on the table",
-                  "false_caption": f"the table is on the {['dog', 'man', 'cat'][i % 3]}"}
+        record = {
+            "image_id": str(2300000 + i % 3),
+            "image_path": name,
+            "bbox_x": 4 + i % 7,
+            "bbox_y": 2,
+            "bbox_w": 30,
+            "bbox_h": 28 - i % 5,
+            "true_caption": f"the {['dog', 'man', 'cat'][i % 3]} is on the table",
+            "false_caption": f"the table is on the {['dog', 'man', 'cat'][i % 3]}",
+        }
         if kind == "relation":
             record["relation_name"] = ["on", "next to", "holding"][i % 3]
         else:
@@ -114,14 +135,21 @@ def write_aro_vg(data_dir: str, kind: str, num_items: Optional[int] = None) -> l
 
 def write_karpathy(data_dir: str, dataset: str, num_images: int = 3, captions_per_image: int = 2) -> list[dict]:
     """`coco_karpathy_test.json` (images under val2014/) or `flickr30k_test.json` (under flickr30k-images/)."""
-    folder, filename = (("val2014", "coco_karpathy_test.json") if dataset == "coco"
-                        else ("flickr30k-images", "flickr30k_test.json"))
+    folder, filename = (
+        ("val2014", "coco_karpathy_test.json") if dataset == "coco" else ("flickr30k-images", "flickr30k_test.json")
+    )
     records = []
     for i in range(num_images):
         name = f"{folder}/COCO_val2014_{i:012d}.jpg" if dataset == "coco" else f"{folder}/{1000 + i}.jpg"
         write_image(os.path.join(data_dir, name), seed=20 + i)
-        records.append({"image": name, "caption": [CAPTION_WORDS[(i + c) % len(CAPTION_WORDS)].capitalize() + "."
-                                                   for c in range(captions_per_image)]})
+        records.append(
+            {
+                "image": name,
+                "caption": [
+                    CAPTION_WORDS[(i + c) % len(CAPTION_WORDS)].capitalize() + "." for c in range(captions_per_image)
+                ],
+            }
+        )
     with open(os.path.join(data_dir, filename), "w") as handle:
         json.dump(records, handle)
     return records
@@ -135,8 +163,9 @@ def synthetic_frames(seed: int, num_frames: int = 10, size: int = 32) -> np.ndar
     return np.stack([np.clip(base + 5 * t, 0, 255).astype(np.uint8) for t in range(num_frames)])
 
 
-def write_msrvtt(data_dir: str, num_videos: int = 5, extension: str = ".mp4",
-                 extra_rows: Sequence[str] = ()) -> list[str]:
+def write_msrvtt(
+    data_dir: str, num_videos: int = 5, extension: str = ".mp4", extra_rows: Sequence[str] = ()
+) -> list[str]:
     """`MSRVTT_JSFUSION_test.csv` (`key,vid_key,video_id,sentence`) + `videos/{video_id}.mp4`."""
     video_dir = os.path.join(data_dir, "videos")
     os.makedirs(video_dir, exist_ok=True)
@@ -160,8 +189,9 @@ ACTION_CLASSES = {
 }
 
 
-def write_action_dataset(data_dir: str, dataset: str, splits: Sequence[int] = (1, 2, 3), videos_per_split: int = 3,
-                         extension: str = ".avi") -> dict[int, list[tuple[str, int]]]:
+def write_action_dataset(
+    data_dir: str, dataset: str, splits: Sequence[int] = (1, 2, 3), videos_per_split: int = 3, extension: str = ".avi"
+) -> dict[int, list[tuple[str, int]]]:
     """ViFi-CLIP layout: `labels/*.csv` (`id,name`) and `datasets_splits/*_splits/*.txt` (`<video> <label>`)."""
     from dataset_scripts.benchmarks.action_recognition import ACTION_DATASETS
 
@@ -198,8 +228,9 @@ def load_recipe_main():
     import importlib.util
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location("evaluate_figclip_recipe", os.path.join(root, "recipes",
-                                                                                           "evaluate_figclip.py"))
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_figclip_recipe", os.path.join(root, "recipes", "evaluate_figclip.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main

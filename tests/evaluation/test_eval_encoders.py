@@ -102,15 +102,18 @@ def test_figclip_uses_get_video_features_and_matches_the_clip_level_definition(f
     clips = {i: synthetic_frames(i, num_frames=6) for i in range(2)}
     via_model = encoder.encode_videos(list(clips), clips.__getitem__, num_frames=6)
     for key, frames in clips.items():
-        assert torch.allclose(via_model.videos[via_model.rows[key]], _manual_clip_video_embedding(encoder, frames),
-                              atol=1e-5)
+        assert torch.allclose(
+            via_model.videos[via_model.rows[key]], _manual_clip_video_embedding(encoder, frames), atol=1e-5
+        )
 
 
 def test_contextualizer_groups_frames_into_events(figclip_dir, clip_dir):
     encoder = make_encoder(figclip_dir, batch_size=32)
     # The contextualiser's residual read-out starts at zero (VC = CLIP level); make it non-trivial.
     with torch.no_grad():
-        encoder.model.video_contextualizer.output_projection.weight.normal_(0, 0.5, generator=torch.Generator().manual_seed(0))
+        encoder.model.video_contextualizer.output_projection.weight.normal_(
+            0, 0.5, generator=torch.Generator().manual_seed(0)
+        )
     clips = {i: synthetic_frames(i, num_frames=10) for i in range(2)}
     contextual = encoder.encode_videos(list(clips), clips.__getitem__, num_frames=10, use_contextualizer=True)
     assert contextual.frame_mask.shape == (2, 3, 4)  # 10 frames -> events of 4, 3, 3 frames

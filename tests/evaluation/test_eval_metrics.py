@@ -6,11 +6,8 @@ import torch
 
 from modeling_figclip import metrics as M
 
-
 # ----------------------------------------------------------------------------------------------------------- ranks
-SCORES = [[0.9, 0.5, 0.1],
-          [0.2, 0.2, 0.7],
-          [0.3, 0.3, 0.3]]
+SCORES = [[0.9, 0.5, 0.1], [0.2, 0.2, 0.7], [0.3, 0.3, 0.3]]
 
 
 def test_ranks_optimistic_and_pessimistic_ties():
@@ -139,8 +136,9 @@ def test_strict_preference_counts_a_tie_as_wrong():
 
 def test_sugarcrepe_categories_are_micro_averages():
     metrics = M.sugarcrepe_metrics([1, 0, 1, 1], ["add_att", "add_obj", "add_att", "swap_obj"])
-    assert metrics == pytest.approx({"add_att": 100.0, "add_obj": 0.0, "swap_obj": 100.0, "add": 200 / 3,
-                                     "swap": 100.0})
+    assert metrics == pytest.approx(
+        {"add_att": 100.0, "add_obj": 0.0, "swap_obj": 100.0, "add": 200 / 3, "swap": 100.0}
+    )
     assert "replace" not in metrics  # no replace subset present -> no replace average
 
 
@@ -180,8 +178,9 @@ def test_empty_inputs_are_errors_not_zero():
 # ----------------------------------------------------------------------------------------------------------- VidSitu
 def test_vidsitu_verb_metrics_hand_computed():
     predictions = [[["a", "b", "c", "d", "e"], ["x", "c", "d", "e", "f"]]]
-    ground_truth = [[["b", "b", "x", "x", "x", "y", "z", "z", "a", "q"],
-                     ["y", "y", "y", "c", "w", "w", "w", "w", "w", "w"]]]
+    ground_truth = [
+        [["b", "b", "x", "x", "x", "y", "z", "z", "a", "q"], ["y", "y", "y", "c", "w", "w", "w", "w", "w", "w"]]
+    ]
     metrics = M.vidsitu_verb_metrics(predictions, ground_truth)
     assert metrics["Acc@1"] == 50.0  # event 1: 'a' was chosen by one annotator; event 2: 'x' by none
     assert metrics["Acc@2"] == 100.0 and metrics["Acc@5"] == 100.0

@@ -86,8 +86,12 @@ def test_vg_relation_items_crop_to_bbox_and_group_by_relation(tmp_path):
     items = load_vg(str(tmp_path), "relation")
     assert len(items) == len(records)
     first = records[0]
-    assert items[0].crop_box == (first["bbox_x"], first["bbox_y"], first["bbox_x"] + first["bbox_w"],
-                                 first["bbox_y"] + first["bbox_h"])
+    assert items[0].crop_box == (
+        first["bbox_x"],
+        first["bbox_y"],
+        first["bbox_x"] + first["bbox_w"],
+        first["bbox_y"] + first["bbox_h"],
+    )
     assert [it.group for it in items[:3]] == ["on", "next to", "holding"]
 
 

@@ -32,13 +32,17 @@ def suite_file(tmp_path_factory):
     suite = {
         "output_dir": str(root / "report"),
         "settings": {"show_progress": False, "batch_size": 16, "pos_tagger": "figclip_eval_helpers:fake_pos_tagger"},
-        "models": [{"name": "CLIP tiny", "path": str(root / "clip")},
-                   {"name": "FiGCLIP tiny", "path": str(root / "figclip")}],
-        "tasks": [{"task": "sugarcrepe", "data_dir": str(root / "sugarcrepe")},
-                  {"task": "aro_vg_relation", "data_dir": str(root / "aro")},
-                  {"task": "aro_coco_order", "data_dir": str(root / "coco")},
-                  {"task": "msrvtt", "data_dir": str(root / "msrvtt"), "num_frames": 4},
-                  {"task": "ucf101", "data_dir": str(root / "ucf101"), "num_frames": 4}],
+        "models": [
+            {"name": "CLIP tiny", "path": str(root / "clip")},
+            {"name": "FiGCLIP tiny", "path": str(root / "figclip")},
+        ],
+        "tasks": [
+            {"task": "sugarcrepe", "data_dir": str(root / "sugarcrepe")},
+            {"task": "aro_vg_relation", "data_dir": str(root / "aro")},
+            {"task": "aro_coco_order", "data_dir": str(root / "coco")},
+            {"task": "msrvtt", "data_dir": str(root / "msrvtt"), "num_frames": 4},
+            {"task": "ucf101", "data_dir": str(root / "ucf101"), "num_frames": 4},
+        ],
     }
     path = root / "suite.yaml"
     path.write_text(yaml.safe_dump(suite))
@@ -52,7 +56,8 @@ def test_suite_writes_results_table_and_chart(suite_file):
         for task in ("sugarcrepe", "aro_vg_relation", "aro_coco_order", "msrvtt", "ucf101"):
             result = read_json(os.path.join(output_dir, "results", model, f"{task}.json"))
             assert result["task"] == task and result["num_items"] > 0
-    markdown = open(os.path.join(output_dir, "report.md")).read()
+    with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
+        markdown = handle.read()
     assert markdown == summary["markdown"]
     header = markdown.splitlines()[0]
     assert "| CLIP tiny | FiGCLIP tiny | Δ (FiGCLIP tiny − CLIP tiny) | Reference (published, not ours) |" in header
@@ -85,9 +90,11 @@ def test_suite_file_errors(tmp_path):
 
 
 def test_markdown_marks_missing_values_and_unverified_references():
-    results = [EvalResult("aro_vg_attribution", "base", {"macro_accuracy": 50.0, "accuracy": 51.0}, 10),
-               EvalResult("aro_vg_attribution", "ours", {"macro_accuracy": 55.5, "accuracy": 52.0}, 10),
-               EvalResult("sugarcrepe", "base", {"swap_obj": 40.0}, 4)]
+    results = [
+        EvalResult("aro_vg_attribution", "base", {"macro_accuracy": 50.0, "accuracy": 51.0}, 10),
+        EvalResult("aro_vg_attribution", "ours", {"macro_accuracy": 55.5, "accuracy": 52.0}, 10),
+        EvalResult("sugarcrepe", "base", {"swap_obj": 40.0}, 4),
+    ]
     markdown = render_markdown(results, ["base", "ours"])
     assert "| aro_vg_attribution | macro_accuracy | 50.00 | 55.50 | +5.50 |" in markdown
     assert "62.00 CLIP ViT-B/32 (unverified)" in markdown
