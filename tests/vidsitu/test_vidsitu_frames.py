@@ -10,7 +10,14 @@ import pytest
 import torch
 from vidsitu_fixtures import decode_index, index_frames
 
-from dataset_scripts.vidsitu import VidSituFormatError, VidSituFrameLoader, event_sample_times, load_vidsitu, write_mp4
+from dataset_scripts.vidsitu import (
+    VidSituFormatError,
+    VidSituFrameLoader,
+    event_sample_times,
+    load_vidsitu,
+    write_mp4,
+    write_synthetic_release,
+)
 from dataset_scripts.vidsitu.frames import (
     check_video,
     decode_mp4_at,
@@ -174,9 +181,10 @@ def test_dataloader_batches(release, cache_dir):
 
 
 # --- bad videos -------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def bad_videos(tmp_path):
+@pytest.fixture(scope="module")
+def bad_videos(tmp_path_factory):
     """A mp4 folder and a frame folder with one good, one short (7 s), one corrupt and one missing clip."""
+    tmp_path = tmp_path_factory.mktemp("bad_videos")
     video_dir, frames_dir = str(tmp_path / "videos"), str(tmp_path / "frames")
     good, short = index_frames("c", None, 300, 30, (32, 32)), index_frames("c", None, 210, 30, (32, 32))
     write_mp4(os.path.join(video_dir, "v_good_seg_0_10.mp4"), good)
@@ -256,15 +264,16 @@ def test_probes(bad_videos):
 
 
 # --- prepare-time video checks through the builder --------------------------------------------------------------------
-def _release_copy(release, tmp_path):
-    root = str(tmp_path / "copy")
-    shutil.copytree(release.root, root)
-    return root
+def _small_release(tmp_path, video):
+    return write_synthetic_release(
+        str(tmp_path / "small"), num_train=6, num_valid=3, num_test=0, video=video, size=(16, 16)
+    )
 
 
 @pytest.mark.parametrize("source", ["videos", "frames"])
-def test_builder_checks_videos_exist(release, tmp_path, cache_dir, source):
-    root = _release_copy(release, tmp_path)
+def test_builder_checks_videos_exist(tmp_path, cache_dir, source):
+    release = _small_release(tmp_path, "mp4" if source == "videos" else "frames")
+    root = release.root
     clip_id = release.split_ids["train"][1]
     folder = os.path.join(root, source)
     target = os.path.join(folder, clip_id + (".mp4" if source == "videos" else ""))
@@ -278,8 +287,9 @@ def test_builder_checks_videos_exist(release, tmp_path, cache_dir, source):
     assert summary["skipped_clips"] == {"missing_video": 1}
 
 
-def test_builder_probe_finds_short_videos(release, tmp_path, cache_dir):
-    root = _release_copy(release, tmp_path)
+def test_builder_probe_finds_short_videos(tmp_path, cache_dir):
+    release = _small_release(tmp_path, "mp4")
+    root = release.root
     clip_id = release.split_ids["valid"][0]
     write_mp4(os.path.join(root, "videos", clip_id + ".mp4"), index_frames("c", None, 150, 30, (32, 32)))
     video_dir = os.path.join(root, "videos")
