@@ -2,8 +2,9 @@
 
     accelerate launch recipes/train_figclip.py --config recipes/figclip_vitb32_vidsitu.yaml [--any_field value]
 
-With no `--config` it runs the embedded default: a synthetic VidSitu-format release and a tiny CLIP, end to end on
-CPU in a couple of minutes (`python recipes/train_figclip.py`).
+With neither `--config` nor `--vidsitu_dir` it runs the embedded default: a synthetic VidSitu-format release and a
+tiny CLIP, end to end on CPU in a couple of minutes (`python recipes/train_figclip.py`). Otherwise unset fields take
+the paper's settings (see `modeling_figclip.training.arguments`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from modeling_figclip.training.embedded import EMBEDDED_RECIPE, prepare_embedded
 
 def main(argv: list[str] | None = None):
     argv = sys.argv[1:] if argv is None else argv
-    embedded = "--config" not in argv and not any(a.startswith("--config=") for a in argv)
+    # The embedded default applies when neither a recipe nor a VidSitu folder is given.
+    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    embedded = not ({"--config", "--vidsitu_dir"} & given)
     try:
         model_args, data_args, training_args, config_path = parse_recipe_args(
             (ModelArguments, DataArguments, FigClipTrainingArguments), argv, defaults=EMBEDDED_RECIPE if embedded else None
