@@ -146,3 +146,21 @@ def test_wrong_frame_count_is_a_load_failure(clip_dir):
     encoder = make_encoder(clip_dir, skip_failures=True)
     videos = encoder.encode_videos(["short"], lambda key: np.zeros((2, 32, 32, 3), np.uint8), num_frames=4)
     assert videos.videos.shape == (0, 32) and "expected 4 frames" in videos.failures["short"]
+
+
+def test_unmerged_peft_model_embeds_like_the_merged_model(figclip_dir):
+    from modeling_figclip import FigClipModel, add_figclip_adapters, merge_figclip_adapters
+
+    peft_model = add_figclip_adapters(FigClipModel.from_pretrained(figclip_dir), r=4)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+    _, tokenizer, processor = load_model_for_inference(figclip_dir)
+    clips = {0: synthetic_frames(0, num_frames=4), 1: synthetic_frames(1, num_frames=4)}
+    unmerged = ClipEncoder(peft_model.eval(), tokenizer, processor, show_progress=False)
+    videos = unmerged.encode_videos(list(clips), clips.__getitem__, num_frames=4)
+    merged = ClipEncoder(merge_figclip_adapters(peft_model), tokenizer, processor, show_progress=False)
+    assert torch.allclose(
+        videos.videos, merged.encode_videos(list(clips), clips.__getitem__, num_frames=4).videos, atol=1e-4
+    )
