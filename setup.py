@@ -30,7 +30,7 @@ INSTALL_REQUIRES = [
 EXTRAS = {
     "test": ["pytest>=8", "torchmetrics>=1.0"],
     "wandb": ["wandb"],
-    "aro": ["spacy>=3.7"],
+    "aro": ["spacy>=3.7", "nltk>=3.8"],
 }
 EXTRAS["dev"] = sorted({*EXTRAS["test"], "ruff"})
 
@@ -44,6 +44,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["modeling_figclip", "modeling_figclip.*", "dataset_scripts", "dataset_scripts.*"]),
     include_package_data=True,
+    # Model-card templates live at the top level (product layout); installed copies go to <prefix>/share.
+    data_files=[("share/figclip-hf/model_cards", ["model_cards/figclip_adapter.md"])],
     package_data={"dataset_scripts": ["**/*.json"], "modeling_figclip": ["**/*.json", "**/*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None):
                 assets_root, data_args.synthetic_num_train, data_args.synthetic_num_valid
             )
         data_args.vidsitu_dir, data_args.video_dir = vidsitu_dir, video_dir
+        data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(assets_root, "datasets_cache")
         if model_args.model_name_or_path == ModelArguments.model_name_or_path:
             model_args.model_name_or_path = base_dir
     training_args.recipe_path = config_path or "embedded default (no --config)"

@@ -24,11 +24,14 @@ HYPERPARAMETER_FIELDS = (
 
 
 def template_path() -> str:
-    """The model-card template (installed next to the package in a source checkout)."""
-    path = os.path.normpath(TEMPLATE_PATH)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model card template {path} is missing from this installation.")
-    return path
+    """The model-card template: `model_cards/` of a source checkout, else the installed `share/figclip-hf` copy."""
+    import sys
+
+    candidates = [os.path.normpath(TEMPLATE_PATH), os.path.join(sys.prefix, "share", "figclip-hf", "model_cards", "figclip_adapter.md")]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"Model card template missing; looked in {candidates}.")
 
 
 def render_model_card(model_args, data_args, training_args, metrics: dict[str, float], parameter_report,

@@ -18,7 +18,7 @@ SCRIPT = os.path.join(REPO, "recipes", "train_figclip.py")
 @pytest.mark.slow
 @pytest.mark.distributed
 def test_two_processes_first_step_equals_single_process(assets, tmp_path):
-    common = dict(max_steps=1, eval_split="valid", temporal_jitter="false", max_train_clips=8)
+    common = dict(max_steps=1, eval_split="valid", temporal_jitter="true", max_train_clips=8)
     single = small_run_args(assets, tmp_path / "single", per_device_train_batch_size=4, **common)
     double = small_run_args(assets, tmp_path / "double", per_device_train_batch_size=2, **common)
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}

@@ -54,7 +54,7 @@ def test_training_writes_adapter_card_logs_and_loads_back(assets, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(assets, tmp_path):
-    common = dict(max_steps=6, save_steps=3, temporal_jitter="false")
+    common = dict(max_steps=6, save_steps=3, temporal_jitter="true")
     run(small_run_args(assets, tmp_path / "full", **common))
     stopped = run(small_run_args(assets, tmp_path / "resumed", stop_after_steps=3, **common))
     assert stopped.stopped_early and stopped.global_step == 3
