@@ -67,7 +67,7 @@ class DataArguments:
     video_dir: str | None = field(default=None, metadata={"help": "Folder of trimmed {clip_id}.mp4 clips."})
     frames_dir: str | None = field(default=None, metadata={"help": "Folder of {clip_id}/{clip_id}_%06d.jpg frames."})
     train_split: str = field(default="train")
-    eval_split: str | None = field(default="valid", metadata={"help": "Split evaluated every eval_steps (None: no eval)."})
+    eval_split: str | None = field(default="valid", metadata={"help": "Split evaluated every eval_steps ('none': no eval)."})
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
     num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
     negatives_seed: int = field(default=0, metadata={"help": "Seed of the (deterministic) negative sampling."})
@@ -81,6 +81,15 @@ class DataArguments:
     dataset_name: str = field(default="VidSitu", metadata={"help": "Dataset name shown in the model card."})
     synthetic_num_train: int = field(default=48, metadata={"help": "Embedded default: synthetic training clips."})
     synthetic_num_valid: int = field(default=16, metadata={"help": "Embedded default: synthetic validation clips."})
+
+    def __post_init__(self) -> None:
+        # The command line can only spell "no evaluation" as a string.
+        if isinstance(self.eval_split, str) and self.eval_split.lower() in {"", "none", "null"}:
+            self.eval_split = None
+        if self.prompt_style not in {"srl", "verb_only"}:
+            raise ValueError(f"prompt_style must be srl or verb_only, got {self.prompt_style!r}.")
+        if self.num_hard_negatives < 0 or self.frames_per_event < 1:
+            raise ValueError("num_hard_negatives must be >= 0 and frames_per_event >= 1.")
 
 
 @dataclass

@@ -167,3 +167,16 @@ def test_adapter_loads_from_a_prepopulated_offline_hub_cache(assets, tmp_path, m
 
     loaded = load_model_for_inference("user/figclip-tiny", cache_dir=str(cache))
     assert loaded.kind == "figclip-adapter"
+
+
+@pytest.mark.slow
+def test_gradient_checkpointing_bf16_and_accumulation_run(assets, tmp_path):
+    """Memory/precision switches run end to end (bf16 autocast works on CPU) and still move the adapter."""
+    out = tmp_path / "run"
+    result = run(small_run_args(assets, out, max_steps=2, gradient_checkpointing="true", mixed_precision="bf16",
+                                gradient_accumulation_steps=2, per_device_train_batch_size=2, eval_split="None"))
+    assert result.global_step == 2
+    saved = load_file(out / "adapter_model.safetensors")
+    assert any(v.abs().sum() > 0 for k, v in saved.items() if "lora_B" in k)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2] and all(r["train_loss"] > 0 for r in records)
