@@ -180,3 +180,18 @@ def test_gradient_checkpointing_bf16_and_accumulation_run(assets, tmp_path):
     assert any(v.abs().sum() > 0 for k, v in saved.items() if "lora_B" in k)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2] and all(r["train_loss"] > 0 for r in records)
+
+
+def test_interrupted_checkpoint_writes_never_shadow_the_last_complete_checkpoint(tmp_path):
+    """Saves go to `checkpoint-N.tmp` and are renamed when complete (trainer_state.json written last), so a crash
+    mid-save leaves a `.tmp` folder (or a folder without trainer state) that `latest` skips."""
+    from modeling_figclip.training.trainer import TRAINER_STATE_FILE, resolve_checkpoint
+
+    complete = tmp_path / "checkpoint-2"
+    complete.mkdir()
+    (complete / TRAINER_STATE_FILE).write_text("{}")
+    (tmp_path / "checkpoint-4.tmp").mkdir()  # crashed while saving step 4
+    (tmp_path / "checkpoint-6").mkdir()  # a copy interrupted before its trainer state landed
+    (tmp_path / "checkpoint-6" / "optimizer.bin").write_text("partial")
+    assert resolve_checkpoint(str(tmp_path), "latest") == str(complete)
+    assert resolve_checkpoint(str(tmp_path / "none"), "latest") is None
