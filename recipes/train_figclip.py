@@ -2,9 +2,10 @@
 
     accelerate launch recipes/train_figclip.py --config recipes/figclip_vitb32_vidsitu.yaml [--any_field value]
 
-With neither `--config` nor `--vidsitu_dir` it runs the embedded default: a synthetic VidSitu-format release and a
-tiny CLIP, end to end on CPU in a couple of minutes (`python recipes/train_figclip.py`). Otherwise unset fields take
-the paper's settings (see `modeling_figclip.training.arguments`).
+With neither `--config` nor `--vidsitu_dir` it runs the embedded default (`python recipes/train_figclip.py`): the
+toy world end to end on CPU — world → base CLIP (cached) → FiGCLIP adaptation with `recipes/figclip_toy_world.yaml`
+→ evaluation of both → `report.json`, a table and a chart (see `modeling_figclip.training.toy_demo`). Otherwise
+unset fields take the paper's settings (see `modeling_figclip.training.arguments`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import sys
 
 from modeling_figclip.cli_utils import RecipeError, parse_recipe_args
 from modeling_figclip.training import DataArguments, FigClipTrainingArguments, ModelArguments, TrainingSetupError, train_figclip
-from modeling_figclip.training.embedded import EMBEDDED_RECIPE, prepare_embedded_assets
 
 
 def main(argv: list[str] | None = None):
@@ -23,27 +23,21 @@ def main(argv: list[str] | None = None):
     # The embedded default applies when neither a recipe nor a VidSitu folder is given.
     given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
     embedded = not ({"--config", "--vidsitu_dir"} & given)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if embedded:
+        from modeling_figclip.training.toy_demo import run_toy_demo
+
+        try:
+            return run_toy_demo(argv)
+        except (RecipeError, TrainingSetupError) as error:
+            sys.exit(f"error: {error}")
     try:
         model_args, data_args, training_args, config_path = parse_recipe_args(
-            (ModelArguments, DataArguments, FigClipTrainingArguments), argv, defaults=EMBEDDED_RECIPE if embedded else None
+            (ModelArguments, DataArguments, FigClipTrainingArguments), argv
         )
     except RecipeError as error:
         sys.exit(f"error: {error}")
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    if embedded and data_args.vidsitu_dir is None:
-        from accelerate import PartialState
-
-        state = PartialState()
-        assets_root = os.path.join(training_args.output_dir, "assets")
-        with state.main_process_first():
-            vidsitu_dir, video_dir, base_dir = prepare_embedded_assets(
-                assets_root, data_args.synthetic_num_train, data_args.synthetic_num_valid
-            )
-        data_args.vidsitu_dir, data_args.video_dir = vidsitu_dir, video_dir
-        data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(assets_root, "datasets_cache")
-        if model_args.model_name_or_path == ModelArguments.model_name_or_path:
-            model_args.model_name_or_path = base_dir
-    training_args.recipe_path = config_path or "embedded default (no --config)"
+    training_args.recipe_path = config_path or "command line"
     try:
         result = train_figclip(model_args, data_args, training_args)
     except TrainingSetupError as error:

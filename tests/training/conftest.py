@@ -2,13 +2,13 @@
 
 import pytest
 
-from modeling_figclip.training.embedded import prepare_embedded_assets
+from modeling_figclip.training.synthetic_assets import prepare_synthetic_assets
 
 
 @pytest.fixture(scope="session")
 def assets(tmp_path_factory):
     root = tmp_path_factory.mktemp("training_assets")
-    vidsitu_dir, video_dir, base_dir = prepare_embedded_assets(str(root), num_train=12, num_valid=6)
+    vidsitu_dir, video_dir, base_dir = prepare_synthetic_assets(str(root), num_train=12, num_valid=6)
     return {"vidsitu_dir": vidsitu_dir, "video_dir": video_dir, "base_dir": base_dir}
 
 

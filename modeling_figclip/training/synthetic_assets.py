@@ -1,9 +1,8 @@
-"""The embedded default recipe: `recipes/train_figclip.py` with no `--config` trains end to end on CPU in minutes.
+"""A small synthetic VidSitu-format release and a tiny random CLIP, for tests and quick smoke runs of the recipe.
 
-It writes a synthetic VidSitu-format release (the official file names and schema, real mp4 clips) and a tiny CLIP
-checkpoint (tokenizer + image processor, saved like any Hub CLIP), then runs the real training code on them, so a
-fresh machine exercises the whole pipeline: builder → prompts/negatives → frames → LoRA + contextualiser → losses →
-evaluation → adapter + model card.
+`prepare_synthetic_assets(root, num_train, num_valid)` writes the release (official file names and schema, real mp4
+clips) and a tiny CLIP checkpoint (tokenizer + image processor, saved like any Hub CLIP), so the real training code
+runs on them end to end in seconds.
 """
 
 from __future__ import annotations
@@ -17,29 +16,8 @@ from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 from ..tokenization_utils import build_word_level_clip_tokenizer
 from ..testing_utils import tiny_clip_config_dict
 
-EMBEDDED_OUTPUT_DIR = "outputs/figclip-embedded"
 
-# Field values of the embedded recipe (anything else keeps its dataclass default). Sized for ~1-2 minutes on 2 cores.
-EMBEDDED_RECIPE: dict[str, object] = {
-    "output_dir": EMBEDDED_OUTPUT_DIR,
-    "lora_r": 8,
-    "vc_num_layers": 2,
-    "vc_num_attention_heads": 4,
-    "per_device_train_batch_size": 8,
-    "per_device_eval_batch_size": 8,
-    "learning_rate": 5e-4,
-    "max_steps": 24,
-    "warmup_steps": 2,
-    "logging_steps": 4,
-    "eval_steps": 12,
-    "save_steps": 12,
-    "dataset_name": "synthetic VidSitu-format release",
-    "synthetic_num_train": 48,
-    "synthetic_num_valid": 16,
-}
-
-
-def prepare_embedded_assets(root: str, num_train: int, num_valid: int, seed: int = 0) -> tuple[str, str, str]:
+def prepare_synthetic_assets(root: str, num_train: int, num_valid: int, seed: int = 0) -> tuple[str, str, str]:
     """Write (or reuse) the synthetic release and the tiny base CLIP under `root`.
 
     Returns `(vidsitu_dir, video_dir, base_model_dir)`.

@@ -1,0 +1,240 @@
+"""The embedded default: the whole FiGCLIP method, measured end to end in a miniature world on a CPU.
+
+`python recipes/train_figclip.py` (no `--config`, no `--vidsitu_dir`) runs:
+
+1. **World** — `dataset_scripts.toy_world.build_world`: procedurally rendered clips written as a VidSitu release
+   (official names and schema), a web-style caption corpus, and held-out benchmarks in the official ARO /
+   SugarCrepe / MSR-VTT formats (cached by content fingerprint).
+2. **Base CLIP** — `recipes/toy/pretrain_base_clip.py`: a tiny `CLIPModel` pretrained with the plain CLIP loss on the
+   bag-of-words web captions (cached by a digest of corpus and settings). It plays `openai/clip-vit-base-patch32`.
+3. **FiGCLIP adaptation** — the real training recipe (`recipes/figclip_toy_world.yaml`): LoRA on the vision q/k/v,
+   frozen text tower, Video Contextualizer, the four losses, verb-role hard negatives, on the world's VidSitu release.
+4. **Evaluation** — the real evaluators score the base and the adapted model on the world's benchmarks.
+5. **Report** — `report.json` (`{"base": {...}, "figclip": {...}, "settings": {...}}`, metrics in percent), a
+   markdown table and a bar chart `report.png`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..cli_utils import load_recipe_yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOY_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_toy_world.yaml")
+BASE_RECIPE = os.path.join(REPO_ROOT, "recipes", "toy", "pretrain_base_clip.yaml")
+
+# report key -> (evaluation task, benchmark folder, metric, extra evaluation settings)
+REPORT_METRICS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+    "role_swap": ("aro_vg_relation", "role_swap", "macro_accuracy", {}),
+    "attribute_swap": ("aro_vg_attribution", "attribute_swap", "macro_accuracy", {}),
+    "verb_replace": ("sugarcrepe", "verb_replace", "replace_rel", {"subsets": "replace_rel"}),
+    # Karpathy-format image paths ("images/x.png") are relative to the folder itself.
+    "order": ("aro_coco_order", "order", "accuracy",
+              {"pos_tagger": "dataset_scripts.toy_world.text:world_pos_tagger", "image_subdir": ""}),
+    "web_R@1": ("msrvtt", "web_retrieval", "t2v_R@1", {"num_frames": 12}),
+    "role_swap_natural": ("aro_vg_relation", "role_swap_natural", "macro_accuracy", {}),
+    "verb_replace_natural": ("sugarcrepe", "verb_replace_natural", "replace_rel", {"subsets": "replace_rel"}),
+    "web_R@5": ("msrvtt", "web_retrieval", "t2v_R@5", {"num_frames": 12}),
+}
+HEADLINE = ("role_swap", "attribute_swap", "verb_replace", "order", "web_R@1")
+
+
+@dataclass
+class ToyDemoSettings:
+    """Where the demo writes and which world/base it uses (the FiGCLIP recipe itself is `figclip_toy_world.yaml`)."""
+
+    world_dir: str = "outputs/toy_world"
+    base_dir: str = "outputs/toy_world/base_clip"
+    report_dir: str = "outputs/figclip-toy-world"
+    eval_batch_size: int = 256
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _load_pretrain_module():
+    """`recipes/toy/pretrain_base_clip.py` (a recipe script, not an installed module)."""
+    path = os.path.join(REPO_ROOT, "recipes", "toy", "pretrain_base_clip.py")
+    spec = importlib.util.spec_from_file_location("figclip_toy_pretrain_base_clip", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, Any]:
+    """Build (or reuse) the world and the base CLIP; returns their paths and reports."""
+    from dataset_scripts.toy_world import WorldConfig, build_world
+    from modeling_figclip.cli_utils import parse_recipe_args
+
+    pretrain = _load_pretrain_module()
+    base_args, world_config, _ = parse_recipe_args(
+        (pretrain.BaseClipArguments, WorldConfig),
+        ["--config", BASE_RECIPE, "--world_dir", settings.world_dir, "--output_dir", settings.base_dir],
+    )
+    manifest = build_world(settings.world_dir, world_config, log=log)
+    base_report = pretrain.pretrain_base_clip(base_args, world_config, log=log)
+    release = os.path.join(settings.world_dir, "vidsitu")
+    return {
+        "manifest": manifest,
+        "base_report": base_report,
+        "vidsitu_dir": release,
+        "video_dir": os.path.join(release, "vsitu_video_trimmed_dir"),
+        "benchmarks_dir": os.path.join(settings.world_dir, "benchmarks"),
+        "base_dir": settings.base_dir,
+        "world_config": asdict(world_config),
+    }
+
+
+def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, keys=tuple(REPORT_METRICS)) -> dict[str, float]:
+    """Score one checkpoint on the world's benchmarks with the package's evaluators; metrics in percent."""
+    from modeling_figclip.evaluation.arguments import EvaluationArguments
+    from modeling_figclip.evaluation.runner import load_encoder, run_task
+
+    base_args = EvaluationArguments(model=model_path, batch_size=batch_size, device="cpu", show_progress=False)
+    encoder = load_encoder(model_path, base_args)
+    metrics: dict[str, float] = {}
+    cache: dict[tuple, Any] = {}
+    for key in keys:
+        task, folder, metric, extra = REPORT_METRICS[key]
+        signature = (task, folder, tuple(sorted(extra.items())))
+        if signature not in cache:
+            data_dir = os.path.join(benchmarks_dir, folder)
+            settings = dict(extra)
+            image_dir = os.path.join(data_dir, settings.pop("image_subdir", "images"))
+            args = EvaluationArguments(
+                model=model_path, task=task, data_dir=data_dir, image_dir=image_dir.rstrip(os.sep),
+                batch_size=batch_size, device="cpu", show_progress=False, **settings,
+            )
+            cache[signature] = run_task(task, encoder, args, model_path)
+        metrics[key] = round(float(cache[signature].metrics[metric]), 2)
+    return metrics
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """Markdown table: base vs FiGCLIP with the difference, headline metrics first."""
+    base, figclip = report["base"], report["figclip"]
+    lines = ["| metric | base CLIP | FiGCLIP | Δ | chance |", "|---|---|---|---|---|"]
+    chance = report["settings"].get("chance", {})
+    for key in [*HEADLINE, *[k for k in base if k not in HEADLINE]]:
+        if key in base and key in figclip:
+            level = chance.get(key)
+            lines.append(f"| {key} | {base[key]:.2f} | {figclip[key]:.2f} | {figclip[key] - base[key]:+.2f} | "
+                         f"{'' if level is None else f'{level:.1f}'} |")
+    return "\n".join(lines)
+
+
+def plot_report(report: dict[str, Any], path: str) -> str:
+    """Grouped bars of base vs FiGCLIP per metric (chance as a tick)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in [*HEADLINE, *report["base"]] if k in report["base"]]
+    keys = list(dict.fromkeys(keys))
+    xs = range(len(keys))
+    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(keys)), 4))
+    axis.bar([x - 0.2 for x in xs], [report["base"][k] for k in keys], width=0.4, label="base CLIP")
+    axis.bar([x + 0.2 for x in xs], [report["figclip"][k] for k in keys], width=0.4, label="FiGCLIP")
+    chance = report["settings"].get("chance", {})
+    for x, key in zip(xs, keys):
+        if key in chance:
+            axis.hlines(chance[key], x - 0.4, x + 0.4, colors="black", linestyles="dashed", linewidth=1)
+    axis.set_xticks(list(xs))
+    axis.set_xticklabels(keys, rotation=30, ha="right", fontsize=8)
+    axis.set_ylabel("%")
+    axis.set_ylim(0, 100)
+    axis.set_title("Toy world: base CLIP vs FiGCLIP (dashed: chance)")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def chance_levels(benchmarks_dir: str) -> dict[str, float]:
+    """Chance level of each report metric, from the world's `benchmarks.json`."""
+    path = os.path.join(benchmarks_dir, "benchmarks.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        info = json.load(handle)
+    levels = {}
+    for key, (_, folder, _, _) in REPORT_METRICS.items():
+        entry = info.get(folder, {})
+        value = entry.get("chance_percent", entry.get("chance"))
+        if isinstance(value, (int, float)):
+            levels[key] = float(value) * (100.0 if value <= 1 else 1.0)
+    return levels
+
+
+def write_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
+    """`report.json`, `report.md` and `report.png` in `output_dir`."""
+    os.makedirs(output_dir, exist_ok=True)
+    paths = {name: os.path.join(output_dir, name) for name in ("report.json", "report.md", "report.png")}
+    with open(paths["report.json"], "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2, default=str)
+    with open(paths["report.md"], "w", encoding="utf-8") as handle:
+        handle.write(render_report(report) + "\n")
+    plot_report(report, paths["report.png"])
+    return paths
+
+
+def run_toy_demo(argv: list[str], log=print) -> dict[str, Any]:
+    """The embedded default: world → base (cached) → FiGCLIP adaptation → evaluation → report. CLI flags override
+    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`)."""
+    from accelerate import PartialState
+
+    from modeling_figclip.cli_utils import parse_recipe_args
+
+    from . import DataArguments, FigClipTrainingArguments, ModelArguments, train_figclip
+
+    started = time.perf_counter()
+    recipe = load_recipe_yaml(TOY_RECIPE)
+    model_args, data_args, training_args, _ = parse_recipe_args(
+        (ModelArguments, DataArguments, FigClipTrainingArguments), argv, defaults=recipe
+    )
+    settings = ToyDemoSettings()
+    state = PartialState()
+    with state.main_process_first():
+        assets = prepare_world_and_base(settings, log=log)
+    model_args.model_name_or_path = assets["base_dir"]
+    data_args.vidsitu_dir, data_args.video_dir = assets["vidsitu_dir"], assets["video_dir"]
+    data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(settings.world_dir, "datasets_cache")
+    training_args.recipe_path = TOY_RECIPE
+    timings = {"world_and_base_s": round(time.perf_counter() - started, 1)}
+
+    t0 = time.perf_counter()
+    result = train_figclip(model_args, data_args, training_args)
+    timings["figclip_training_s"] = round(time.perf_counter() - t0, 1)
+    if not state.is_main_process:
+        return {}
+
+    t0 = time.perf_counter()
+    report = {
+        "base": evaluate_on_world(assets["base_dir"], assets["benchmarks_dir"], settings.eval_batch_size),
+        "figclip": evaluate_on_world(result.output_dir, assets["benchmarks_dir"], settings.eval_batch_size),
+    }
+    timings["evaluation_s"] = round(time.perf_counter() - t0, 1)
+    timings["total_s"] = round(time.perf_counter() - started, 1)
+    report["settings"] = {
+        "metrics": {k: f"{t}:{m} on benchmarks/{f}" for k, (t, f, m, _) in REPORT_METRICS.items()},
+        "chance": chance_levels(assets["benchmarks_dir"]),
+        "world": assets["world_config"],
+        "base_model": assets["base_dir"],
+        "base_pretraining": {k: v for k, v in assets["base_report"].items() if not isinstance(v, (list, dict))},
+        "figclip_adapter": os.path.abspath(result.output_dir),
+        "figclip_recipe": {**asdict(model_args), **asdict(data_args), **asdict(training_args)},
+        "figclip_validation": result.final_metrics,
+        "timings": timings,
+    }
+    paths = write_report(report, training_args.output_dir)
+    log(render_report(report))
+    log(f"Report written to {os.path.abspath(paths['report.json'])} (table: report.md, chart: report.png)")
+    return report
