@@ -10,7 +10,8 @@ from modeling_figclip.cli_utils import parse_recipe_args
 from modeling_figclip.training import DataArguments, FigClipTrainingArguments, ModelArguments
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RECIPES = sorted(glob.glob(os.path.join(REPO, "recipes", "*.yaml")) + glob.glob(os.path.join(REPO, "recipes", "ablations", "*.yaml")))
+RECIPES = sorted(glob.glob(os.path.join(REPO, "recipes", "figclip_vit*.yaml")) + glob.glob(os.path.join(REPO, "recipes", "ablations", "*.yaml")))
+TOY_RECIPE = os.path.join(REPO, "recipes", "figclip_toy_world.yaml")
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=os.path.basename)
@@ -21,6 +22,15 @@ def test_recipe_parses_with_paper_settings(path):
     assert config == path and training_args.learning_rate == 2e-6  # the command line overrides the recipe
     assert model_args.lora_r == 64 and data_args.frames_per_event == 4 and training_args.per_device_train_batch_size == 20
     assert training_args.num_train_epochs == 40 and model_args.video_loss_weight == 0.25
+
+
+def test_toy_world_recipe_keeps_the_method_and_parses():
+    model_args, data_args, training_args, _ = parse_recipe_args(
+        (ModelArguments, DataArguments, FigClipTrainingArguments), ["--config", TOY_RECIPE]
+    )
+    assert model_args.lora_targets == "vision_qkv" and model_args.freeze_text_encoder and model_args.use_contextualizer
+    assert data_args.num_hard_negatives == 4 and data_args.frames_per_event == 4 and model_args.video_loss_weight == 0.25
+    assert training_args.per_device_train_batch_size == 20
 
 
 def test_paper_recipes_cover_three_backbones_and_ablations():

@@ -21,6 +21,10 @@ import train_figclip  # noqa: E402
 
 
 def run(argv):
+    # Accelerate's state is a per-process singleton; each run here plays a fresh `accelerate launch`.
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
     return train_figclip.main(argv)
 
 
