@@ -2,7 +2,8 @@
 
 Each event is a new "shot" of 60 frames (2 s at 30 fps). Tracks are computed for local frames
 ``tau = -HISTORY_FRAMES … 59``: the negative part is the motion *before* the shot starts, so that every frame of the
-event, the first included, already shows a complete motion trail (see `render`).
+event, the first included, already shows a complete motion trail (see `render`). Bodies stay inside the canvas
+during the event (``tau >= 0``); the oldest part of a trail may be cut off by the frame edge, as in a real shot.
 
 Translational verbs are defined once for motion along +s in a canonical frame ``(s, u)`` and then mapped to the
 image for each direction (right, left, down, up), so "left" and "right" are exact mirror images of each other.
@@ -21,22 +22,23 @@ from .grammar import ClipSpec, EventSpec
 CANVAS = 64
 FPS = 30
 EVENT_FRAMES = 60
-#: Trails show the state this many frames ago, `TRAIL_GHOSTS` times (8, 16, 24 frames = 0.27, 0.53, 0.8 s).
-TRAIL_LAG = 8
-#: In-place changes (spin, grow, shrink) are slower to see, so their ghosts look further back (0.4, 0.8, 1.2 s).
+#: A moving body drags a motion streak over where it was during the last `STREAK_FRAMES` frames (2 s: long
+#: enough that even a slow body's streak shows beyond its own outline).
+STREAK_FRAMES = 60
+#: In-place changes (grow, shrink) leave ghost outlines of the size they had 12, 24 and 36 frames ago.
 IN_PLACE_LAG = 12
 TRAIL_GHOSTS = 3
-HISTORY_FRAMES = IN_PLACE_LAG * TRAIL_GHOSTS
+HISTORY_FRAMES = max(STREAK_FRAMES, IN_PLACE_LAG * TRAIL_GHOSTS)
 MARGIN = 1.0  # pixels kept free between a body and the canvas edge
 
-QUICK, MEDIUM, SLOW = 0.32, 0.20, 0.15
-CHASER_SPEED, CHASED_SPEED = 0.32, 0.20
-APPROACH_SPEED = 0.25
+QUICK, MEDIUM, SLOW = 0.37, 0.27, 0.2
+CHASER_SPEED, CHASED_SPEED = 0.37, 0.27
+APPROACH_SPEED = 0.30
 JUMP_DRIFT = {"quickly": 0.15, "slowly": 0.06}
 JUMP_PERIOD = {"quickly": 20.0, "slowly": 32.0}
 JUMP_HEIGHT = 11.0
 SPIN_RATE = {"quickly": 0.20, "slowly": 0.08}  # radians per frame
-GROW_SCALES = (0.5, 1.5)  # scale at the start of the history and at the end of the event
+GROW_SCALES = (0.55, 1.3)  # scale at the start of the history and at the end of the event
 PULL_ROPE = 8.0
 FOLLOW_GAP = 9.0
 CHASE_END_GAP = 3.0
@@ -51,16 +53,20 @@ class Track:
         scale: factor on the entity's radius (1 except while growing/shrinking).
         heading: the direction the entity faces (radians, image coordinates: 0 = +x, pi/2 = +y = down); bodies are
             drawn rotated by it and carry an "eye" on that side.
-        ghost_lag: frames between trail ghosts; 0 for an entity that does not move (no trail).
-        in_place: the change happens in place (spin/grow/shrink): ghosts are also marked on top of the body.
+        moving: the body changes place (translational verbs): it drags a motion streak.
+        in_place: the body changes in place (spin, grow, shrink): its recent states are marked on top of it.
     """
 
     x: np.ndarray
     y: np.ndarray
     scale: np.ndarray
     heading: np.ndarray
-    ghost_lag: int = 0
+    moving: bool = False
     in_place: bool = False
+
+    @property
+    def still(self) -> bool:
+        return not self.moving and not self.in_place
 
     def at(self, tau: int) -> tuple[float, float, float, float]:
         index = tau + HISTORY_FRAMES
@@ -103,9 +109,7 @@ def _fit_offset(lows: list[np.ndarray], highs: list[np.ndarray], rng: np.random.
     return float(rng.uniform(first, last)) if last > first else (first + last) / 2
 
 
-def _visible(lag: int) -> slice:
-    """The part of a track that is ever drawn: the event plus its trail history."""
-    return slice(HISTORY_FRAMES - lag * TRAIL_GHOSTS, None)
+EVENT = slice(HISTORY_FRAMES, None)  # the frames of the event itself (tau >= 0): bodies must be inside the canvas
 
 
 def _linear_event(event: EventSpec, radii: list[float], rng: np.random.Generator) -> EventMotion:
@@ -114,52 +118,50 @@ def _linear_event(event: EventSpec, radii: list[float], rng: np.random.Generator
     direction = event.modifier("direction")
     manner = event.modifier("manner")
     zero = np.zeros_like(TAU)
-    # canonical s, u, heading and ghost lag per participant (0 = first role, 1 = second role)
+    # canonical s, u and whether it moves, per participant (0 = first role, 1 = second role)
     if verb == "move.01":
         speed = QUICK if manner == "quickly" else SLOW
-        parts = [(speed * TAU, zero, TRAIL_LAG)]
+        parts = [(speed * TAU, zero, True)]
     elif verb == "jump.01":
         s = JUMP_DRIFT[manner] * TAU
         u = -JUMP_HEIGHT * np.abs(np.sin(math.pi * TAU / JUMP_PERIOD[manner]))
-        parts = [(s, u, TRAIL_LAG)]
+        parts = [(s, u, True)]
     else:
         r0, r1 = radii[event.participants[0]], radii[event.participants[1]]
         if verb == "chase.01":
             s1 = CHASED_SPEED * TAU
             gap = CHASE_END_GAP + (CHASER_SPEED - CHASED_SPEED) * (EVENT_FRAMES - TAU)
-            parts = [(s1 - r0 - r1 - gap, zero, TRAIL_LAG), (s1, zero, TRAIL_LAG)]
+            parts = [(s1 - r0 - r1 - gap, zero, True), (s1, zero, True)]
         elif verb == "follow.01":
             s1 = SLOW * TAU
-            parts = [(s1 - r0 - r1 - FOLLOW_GAP, zero, TRAIL_LAG), (s1, zero, TRAIL_LAG)]
+            parts = [(s1 - r0 - r1 - FOLLOW_GAP, zero, True), (s1, zero, True)]
         elif verb == "push.01":
             s1 = MEDIUM * TAU
-            parts = [(s1 - r0 - r1 + 0.5, zero, TRAIL_LAG), (s1, zero, TRAIL_LAG)]
+            parts = [(s1 - r0 - r1 + 0.5, zero, True), (s1, zero, True)]
         elif verb == "pull.01":
             s1 = MEDIUM * TAU
-            parts = [(s1 + r0 + r1 + PULL_ROPE, zero, TRAIL_LAG), (s1, zero, TRAIL_LAG)]
+            parts = [(s1 + r0 + r1 + PULL_ROPE, zero, True), (s1, zero, True)]
         elif verb == "approach.01":
             s0 = APPROACH_SPEED * TAU
             end = APPROACH_SPEED * (EVENT_FRAMES - 1)
-            parts = [(s0, zero, TRAIL_LAG), (_const(end + r0 + r1 + CHASE_END_GAP), zero, 0)]
+            parts = [(s0, zero, True), (_const(end + r0 + r1 + CHASE_END_GAP), zero, False)]
         elif verb == "flee.01":
             s0 = APPROACH_SPEED * TAU
-            start = -APPROACH_SPEED * TRAIL_LAG * TRAIL_GHOSTS
-            parts = [(s0, zero, TRAIL_LAG), (_const(start - r0 - r1 - CHASE_END_GAP), zero, 0)]
+            parts = [(s0, zero, True), (_const(-r0 - r1 - CHASE_END_GAP), zero, False)]
         else:
             raise ValueError(f"not a linear verb: {verb}")
     participant_radii = [radii[i] for i in event.participants]
-    visible = _visible(TRAIL_LAG)
-    shift_s = _fit_offset([s[visible] - r for (s, _, _), r in zip(parts, participant_radii)],
-                          [s[visible] + r for (s, _, _), r in zip(parts, participant_radii)], rng)
-    shift_u = _fit_offset([u[visible] - r for (_, u, _), r in zip(parts, participant_radii)],
-                          [u[visible] + r for (_, u, _), r in zip(parts, participant_radii)], rng)
+    shift_s = _fit_offset([s[EVENT] - r for (s, _, _), r in zip(parts, participant_radii)],
+                          [s[EVENT] + r for (s, _, _), r in zip(parts, participant_radii)], rng)
+    shift_u = _fit_offset([u[EVENT] - r for (_, u, _), r in zip(parts, participant_radii)],
+                          [u[EVENT] + r for (_, u, _), r in zip(parts, participant_radii)], rng)
     if verb in ("chase.01", "follow.01"):  # a little perpendicular play between the two, as in real pursuits
         jitter = float(rng.uniform(-1.5, 1.5))
         parts[0] = (parts[0][0], parts[0][1] + jitter, parts[0][2])
     tracks = {}
-    for participant, (s, u, lag) in zip(event.participants, parts):
+    for participant, (s, u, moving) in zip(event.participants, parts):
         x, y, heading = _to_image(s + shift_s, u + shift_u, zero, direction)
-        tracks[participant] = Track(x, y, np.ones_like(TAU), heading * np.ones_like(TAU), ghost_lag=lag)
+        tracks[participant] = Track(x, y, np.ones_like(TAU), heading * np.ones_like(TAU), moving=moving)
     rope = (event.participants[1], event.participants[0]) if verb == "pull.01" else None
     return EventMotion([tracks.get(i) for i in range(len(radii))], rope)
 
@@ -180,7 +182,7 @@ def _in_place_event(event: EventSpec, radii: list[float], rng: np.random.Generat
         start, end = GROW_SCALES if event.verb_id == "grow.01" else GROW_SCALES[::-1]
         scale = start + (end - start) * (TAU - TAU[0]) / (TAU[-1] - TAU[0])
     tracks: list[Track | None] = [None] * len(radii)
-    tracks[actor] = Track(x, y, scale, heading, ghost_lag=IN_PLACE_LAG, in_place=True)
+    tracks[actor] = Track(x, y, scale, heading, in_place=True)
     return EventMotion(tracks)
 
 

@@ -2,11 +2,15 @@
 
 Single-frame cues — every role, verb and attribute the image benchmarks ask about can be read from ONE frame:
 
-- **Motion trails.** A moving entity leaves 3 fading ghost copies of itself where it was 8, 16 and 24 frames ago
-  (beneath the bodies), so one frame shows who moves, in which direction and how fast (ghost spacing).
+- **Speed lines.** A moving entity trails three parallel ink lines along the path of its last 2 s, fading with age
+  (beneath the bodies), so one frame shows who moves, along which path (straight or hopping), in which direction
+  (the lines are behind) and how fast (line length: 22, 16 and 12 px for quick, medium and slow). All motion marks
+  are drawn in the same ink (dark; white on the night sky), whatever the entity's colour, so that "moving" looks the
+  same for every entity: the tiny models learn it from a few thousand events instead of once per colour.
 - **Heading.** Bodies are drawn rotated to face where they go and carry a dark "eye" on that side.
-- **In-place changes** look further back (12, 24, 36 frames) and are also marked *on top of* the body: spinning leaves
-  a fading arc of eyes; growing leaves smaller ring outlines inside the body, shrinking larger rings around it.
+- **In-place changes** are marked *on top of* the body: spinning leaves an ink arc traced by the eye over the last
+  2 s (fading towards its start, so clockwise and counterclockwise differ); growing leaves ink outlines of its
+  smaller past sizes inside the body, shrinking of its larger past sizes around it.
 - **Contact and ropes.** ``push`` draws the pusher touching the pushed; ``pull`` a rope from the puller.
 - Bodies have a dark outline so that every colour stays visible on every scene.
 
@@ -22,61 +26,60 @@ from functools import lru_cache
 import numpy as np
 
 from .grammar import COLOURS, ClipSpec
-from .motion import CANVAS, EVENT_FRAMES, TRAIL_GHOSTS, EventMotion, event_motion
+from .motion import CANVAS, EVENT_FRAMES, IN_PLACE_LAG, STREAK_FRAMES, TRAIL_GHOSTS, EventMotion, Track, event_motion
 
 SUPERSAMPLE = 4
 OUTLINE_COLOUR = np.array((20, 20, 20), dtype=np.float32)
 EYE_COLOUR = np.array((15, 15, 15), dtype=np.float32)
-#: ropes are dark, except on the dark night sky
-ROPE_COLOURS = {"night": np.array((235, 235, 235), dtype=np.float32)}
-DEFAULT_ROPE_COLOUR = np.array((25, 20, 15), dtype=np.float32)
-#: opacity of the ghosts, oldest first
-GHOST_ALPHAS = (0.25, 0.45, 0.65)
-MARK_ALPHAS = (0.3, 0.5, 0.7)
+#: the ink of every motion mark (speed lines, spin arcs, size outlines, ropes): dark, except on the night sky
+INK_COLOURS = {"night": np.array((235, 235, 235), dtype=np.float32)}
+DEFAULT_INK_COLOUR = np.array((25, 25, 25), dtype=np.float32)
+#: opacity of a streak at its oldest and newest end
+#: opacity of speed lines and spin arcs at their oldest and newest end
+STREAK_ALPHAS = (0.4, 0.9)
+SPIN_ARC_ALPHAS = (0.1, 0.9)
+SPEED_LINE_OFFSETS = (-0.5, 0.0, 0.5)  # × radius, across the direction of motion
+SPEED_LINE_HALF_WIDTH = 0.6
+#: opacity of grow/shrink ghost outlines, oldest first
+MARK_ALPHAS = (0.35, 0.55, 0.75)
+STREAK_POINTS = {True: 2, False: 13}  # polyline points of a straight / hopping streak
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Scenes
 # ---------------------------------------------------------------------------------------------------------------------
 def scene_background(scene: str, seed: int) -> np.ndarray:
-    """A 64×64 float32 RGB background; the texture varies per clip (`seed`), the look identifies the scene."""
+    """A 64×64 float32 RGB background: a flat colour plus one large-scale feature that identifies the scene
+    (shoreline, road markings, tiles, speckles, stars). Layout details vary per clip (`seed`). There is no per-pixel
+    noise: it would only cost codec bits and make the tiny models' job harder without adding meaning."""
     rng = np.random.default_rng(seed)
     size = CANVAS
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     image = np.zeros((size, size, 3), dtype=np.float32)
-    tint = rng.uniform(-8, 8, size=3).astype(np.float32)
-    if scene == "park":  # grass with darker blades
+    tint = rng.uniform(-6, 6, size=3).astype(np.float32)
+    if scene == "park":  # grass with a few darker tufts
         image[:] = (72, 128, 62)
-        image += rng.normal(0, 9, size=(size, size, 1)).astype(np.float32) * np.array([0.6, 1.0, 0.5], np.float32)
-        blades = rng.random((size, size)) < 0.06
-        image[blades] *= 0.75
+        image[rng.random((size, size)) < 0.02] = (52, 100, 45)
     elif scene == "beach":  # sea on top, sand below, a wavy shoreline
-        shore = size * 0.38 + 2.5 * np.sin(xx[0] / 6.0 + rng.uniform(0, 6.28))
-        sea = yy < shore[None, :]
+        shore = size * 0.3 + 2.5 * np.sin(xx[0] / 6.0 + rng.uniform(0, 6.28))
         image[:] = (226, 204, 152)
-        image[sea] = (62, 138, 196)
-        image += rng.normal(0, 5, size=(size, size, 1)).astype(np.float32)
+        image[yy < shore[None, :]] = (62, 138, 196)
     elif scene == "street":  # asphalt with a dashed centre line and kerbs
         image[:] = (92, 92, 98)
-        image += rng.normal(0, 6, size=(size, size, 1)).astype(np.float32)
-        offset = int(rng.integers(0, 8))
-        dashes = ((xx + offset) % 10 < 5) & (np.abs(yy - size / 2) < 1)
-        image[dashes] = (230, 230, 225)
+        offset = int(rng.integers(0, 10))
+        image[((xx + offset) % 10 < 5) & (np.abs(yy - size / 2) < 1)] = (230, 230, 225)
         image[(yy < 3) | (yy >= size - 3)] = (150, 150, 150)
-    elif scene == "kitchen":  # checkerboard tiles
-        offset = rng.integers(0, 8, size=2)
-        checker = (((xx + offset[0]) // 8 + (yy + offset[1]) // 8) % 2).astype(bool)
+    elif scene == "kitchen":  # large checkerboard tiles
+        offset = rng.integers(0, 16, size=2)
+        checker = (((xx + offset[0]) // 16 + (yy + offset[1]) // 16) % 2).astype(bool)
         image[:] = (205, 195, 172)
-        image[checker] = (150, 140, 124)
+        image[checker] = (170, 160, 142)
     elif scene == "snow":  # near-white with blue-grey speckles
         image[:] = (236, 240, 247)
-        speckles = rng.random((size, size)) < 0.05
-        image[speckles] = (190, 200, 220)
+        image[rng.random((size, size)) < 0.02] = (200, 208, 225)
     elif scene == "night":  # dark sky with stars
         image[:] = (22, 26, 62)
-        image += rng.normal(0, 3, size=(size, size, 1)).astype(np.float32)
-        stars = rng.random((size, size)) < 0.025
-        image[stars] = (240, 240, 200)
+        image[rng.random((size, size)) < 0.015] = (240, 240, 200)
     else:
         raise ValueError(f"unknown scene {scene!r}")
     return np.clip(image + tint, 0, 255)
@@ -184,18 +187,69 @@ def _draw_rope(canvas, start: tuple[float, float], end: tuple[float, float], col
             canvas[py, px] = colour
 
 
+def _draw_streak(canvas, xs, ys, half_width: float, colour: np.ndarray, alphas: tuple[float, float]) -> None:
+    """A polyline band (oldest point first) whose opacity grows linearly with arc length from `alphas[0]` to
+    `alphas[1]`; 2×2 supersampled. Overlapping segments take the larger opacity, so the band never doubles up."""
+    xs, ys = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
+    lengths = np.hypot(np.diff(xs), np.diff(ys))
+    total = float(lengths.sum())
+    if total < 0.5:
+        return
+    left = max(int(math.floor(xs.min() - half_width)) - 1, 0)
+    top = max(int(math.floor(ys.min() - half_width)) - 1, 0)
+    right = min(int(math.ceil(xs.max() + half_width)) + 1, CANVAS)
+    bottom = min(int(math.ceil(ys.max() + half_width)) + 1, CANVAS)
+    if left >= right or top >= bottom:
+        return
+    px = (np.arange(left * 2, right * 2, dtype=np.float32) + 0.5) / 2
+    py = (np.arange(top * 2, bottom * 2, dtype=np.float32) + 0.5) / 2
+    py, px = np.meshgrid(py, px, indexing="ij")
+    alpha = np.zeros_like(px)
+    start = 0.0
+    for k, length in enumerate(lengths):
+        if length < 1e-6:
+            continue
+        dx, dy = (xs[k + 1] - xs[k]) / length, (ys[k + 1] - ys[k]) / length
+        along = np.clip((px - xs[k]) * dx + (py - ys[k]) * dy, 0.0, length)
+        distance = np.hypot(px - xs[k] - along * dx, py - ys[k] - along * dy)
+        opacity = alphas[0] + (alphas[1] - alphas[0]) * (start + along) / total
+        alpha = np.maximum(alpha, np.where(distance <= half_width, opacity, 0.0))
+        start += float(length)
+    height, width = alpha.shape[0] // 2, alpha.shape[1] // 2
+    weight = alpha.reshape(height, 2, width, 2).mean(axis=(1, 3))[..., None]
+    region = canvas[top:bottom, left:right]
+    region += weight * (colour - region)
+
+
+def _speed_lines(canvas, track: Track, tau: int, radius: float, ink: np.ndarray) -> None:
+    """Three parallel ink lines along the path of the last `STREAK_FRAMES` frames (one segment each if straight)."""
+    straight = np.ptp(track.y) < 1e-6 or np.ptp(track.x) < 1e-6
+    times = np.linspace(tau - STREAK_FRAMES, tau, STREAK_POINTS[straight]).round().astype(int)
+    points = np.array([track.at(int(t))[:2] for t in times])
+    heading = track.at(tau)[3]
+    across = np.array([-math.sin(heading), math.cos(heading)])
+    for offset in SPEED_LINE_OFFSETS:
+        line = points + offset * radius * across
+        _draw_streak(canvas, line[:, 0], line[:, 1], SPEED_LINE_HALF_WIDTH, ink, STREAK_ALPHAS)
+
+
+def _spin_arc(canvas, track: Track, tau: int, radius: float, ink: np.ndarray) -> None:
+    """The arc the eye traced during the last `STREAK_FRAMES` frames, faint at its start, dark at the eye."""
+    x, y, _, _ = track.at(tau)
+    headings = [track.at(int(t))[3] for t in np.linspace(tau - STREAK_FRAMES, tau, 9).round()]
+    xs = [x + 0.55 * radius * math.cos(h) for h in headings]
+    ys = [y + 0.55 * radius * math.sin(h) for h in headings]
+    _draw_streak(canvas, xs, ys, max(1.0, 0.22 * radius), ink, SPIN_ARC_ALPHAS)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Frames
 # ---------------------------------------------------------------------------------------------------------------------
-def _is_still(track) -> bool:
-    return not track.ghost_lag and not track.in_place
-
-
 def static_layer(clip: ClipSpec, motion: EventMotion, background: np.ndarray) -> np.ndarray:
     """The background with the event's idle cast members drawn in (they look the same in every frame)."""
     canvas = background.copy()
     for index, track in enumerate(motion.tracks):
-        if _is_still(track):
+        if track.still:
             entity = clip.cast[index]
             x, y, scale, heading = track.at(0)
             _draw_body(canvas, entity.shape, x, y, entity.radius * scale, heading,
@@ -208,35 +262,30 @@ def render_event_frame(clip: ClipSpec, motion: EventMotion, tau: int, layer: np.
     canvas = layer.copy()
     cast = clip.cast
     colours = [np.array(COLOURS[entity.colour], dtype=np.float32) for entity in cast]
+    ink = INK_COLOURS.get(clip.scene, DEFAULT_INK_COLOUR)
     if motion.rope is not None:
         a, b = motion.rope
         xa, ya, _, _ = motion.tracks[a].at(tau)
         xb, yb, _, _ = motion.tracks[b].at(tau)
-        _draw_rope(canvas, (xa, ya), (xb, yb), ROPE_COLOURS.get(clip.scene, DEFAULT_ROPE_COLOUR))
-    # Trails beneath the moving bodies, oldest (faintest) first.
+        _draw_rope(canvas, (xa, ya), (xb, yb), ink)
+    # Beneath the bodies: speed lines.
     for index, track in enumerate(motion.tracks):
-        if not track.ghost_lag:
-            continue
-        for k, alpha in zip(range(TRAIL_GHOSTS, 0, -1), GHOST_ALPHAS):
-            x, y, scale, heading = track.at(tau - k * track.ghost_lag)
-            mask, left, top = _mask(cast[index].shape, x, y, cast[index].radius * scale, heading)
-            _blend(canvas, mask, left, top, colours[index], alpha)
+        if track.moving:
+            _speed_lines(canvas, track, tau, cast[index].radius, ink)
     for index, track in enumerate(motion.tracks):
-        if _is_still(track):
-            continue
-        x, y, scale, heading = track.at(tau)
-        _draw_body(canvas, cast[index].shape, x, y, cast[index].radius * scale, heading, colours[index])
-    # In-place changes are also marked on top of the body, where the beneath-ghosts would be hidden.
+        if not track.still:
+            x, y, scale, heading = track.at(tau)
+            _draw_body(canvas, cast[index].shape, x, y, cast[index].radius * scale, heading, colours[index])
+    # On top of the bodies: the marks of in-place changes, which the bodies would otherwise hide.
     for index, track in enumerate(motion.tracks):
         if not track.in_place:
             continue
-        for k, alpha in zip(range(TRAIL_GHOSTS, 0, -1), MARK_ALPHAS):
-            x, y, scale, heading = track.at(tau - k * track.ghost_lag)
-            radius = cast[index].radius * scale
-            if np.ptp(track.scale) > 0:
-                _draw_ring(canvas, cast[index].shape, x, y, radius, heading, OUTLINE_COLOUR, alpha)
-            else:
-                _draw_eye(canvas, x, y, radius, heading, alpha)
+        if np.ptp(track.scale) > 0:
+            for k, alpha in zip(range(TRAIL_GHOSTS, 0, -1), MARK_ALPHAS):
+                x, y, scale, heading = track.at(tau - k * IN_PLACE_LAG)
+                _draw_ring(canvas, cast[index].shape, x, y, cast[index].radius * scale, heading, ink, alpha)
+        else:
+            _spin_arc(canvas, track, tau, cast[index].radius * track.at(tau)[2], ink)
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -49,9 +49,9 @@ class BaseClipArguments:
     world_dir: str = field(default="outputs/toy_world", metadata={"help": "Where the toy world is (built if absent)."})
     output_dir: str = field(default="outputs/toy_world/base_clip", metadata={"help": "Checkpoint folder."})
     reuse_cached: bool = field(default=True, metadata={"help": "Reuse a checkpoint whose cache key matches."})
-    # Architecture: a ViT over 8×8 patches of the 64×64 frames and a causal text transformer, CLIP-style.
+    # Architecture: a ViT over 16×16 patches of the 64×64 frames and a causal text transformer, CLIP-style.
     image_size: int = field(default=64, metadata={"help": "Input resolution (frames are 64×64)."})
-    patch_size: int = field(default=8)
+    patch_size: int = field(default=16, metadata={"help": "16: 4×4 patches — each sees a body with its streak, and training is 2.5× cheaper than 8."})
     vision_width: int = field(default=128)
     vision_layers: int = field(default=4)
     text_width: int = field(default=128)
@@ -61,7 +61,7 @@ class BaseClipArguments:
     max_text_length: int = field(default=77, metadata={"help": "Tokenizer/position limit (CLIP's 77; SRL prompts need up to ~70)."})
     # Optimisation.
     train_seed: int = field(default=0)
-    max_steps: int = field(default=300)
+    max_steps: int = field(default=600)
     batch_size: int = field(default=256)
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=0.1)
@@ -137,8 +137,27 @@ class PixelNormalizer:
 
 
 def tokenize(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
-    """Pad to the longest caption (web captions are short: padding to `max_length` would triple the text cost)."""
     return tokenizer(texts, padding="longest", truncation=True, max_length=max_length, return_tensors="pt")
+
+
+def length_grouped_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator,
+                           group: int = 16) -> list[torch.Tensor]:
+    """One epoch of batches in which captions have similar lengths (like transformers' `LengthGroupedSampler`):
+    shuffle, sort within mega-batches of `group` batches, shuffle the batches. Padding each batch only to its own
+    longest caption then cuts the text cost about threefold (web captions vary from ~10 to 77 tokens)."""
+    order = torch.randperm(len(lengths), generator=generator)
+    batches = []
+    for start in range(0, len(order) - batch_size + 1, batch_size * group):
+        mega = order[start:start + batch_size * group]
+        mega = mega[torch.argsort(lengths[mega], descending=True, stable=True)]
+        batches += [mega[i:i + batch_size] for i in range(0, len(mega) - batch_size + 1, batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def text_batch(text: dict[str, torch.Tensor], index: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The rows `index`, trimmed to the longest of them (CLIP pools at the first EOS, so trailing padding is inert)."""
+    length = int(text["attention_mask"][index].sum(dim=1).max())
+    return {key: value[index, :length] for key, value in text.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -239,17 +258,16 @@ def pretrain_base_clip(args: BaseClipArguments, world_config: Optional[WorldConf
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.learning_rate)
     scheduler = get_cosine_schedule_with_warmup(optimizer, args.warmup_steps, args.max_steps)
     generator = torch.Generator().manual_seed(args.train_seed)
-    steps_per_epoch = max(1, len(train_records) // args.batch_size)
-    order = torch.randperm(len(train_records), generator=generator)
+    lengths = train_text["attention_mask"].sum(dim=1)
+    batches: list[torch.Tensor] = []
     losses = []
     train_start = time.perf_counter()
     model.train()
     for step in tqdm(range(args.max_steps), desc="base CLIP", mininterval=5, file=sys.stdout):
-        position = step % steps_per_epoch
-        if position == 0 and step > 0:
-            order = torch.randperm(len(train_records), generator=generator)
-        batch = order[position * args.batch_size:(position + 1) * args.batch_size]
-        loss = clip_loss(model, normalize(train_frames[batch]), {k: v[batch] for k, v in train_text.items()})
+        if not batches:
+            batches = length_grouped_batches(lengths, args.batch_size, generator)
+        batch = batches.pop()
+        loss = clip_loss(model, normalize(train_frames[batch]), text_batch(train_text, batch))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
