@@ -49,13 +49,9 @@ def build_word_level_clip_tokenizer(words: Iterable[str], model_max_length: int 
 
     merges: list[tuple[str, str]] = []
     seen_merges: set[tuple[str, str]] = set()
-    byte_table = _bytes_to_unicode()
-    for word in dict.fromkeys(w.strip().lower() for w in words):
-        if not word or any(c.isspace() for c in word):
-            continue
-        symbols = [byte_table[b] for b in word.encode("utf-8")]
-        symbols[-1] += "</w>"
-        # Merge left to right: ((w a) l) k</w>. Each merge is added once, so shared prefixes reuse it.
+
+    def add_chain(symbols: list[str]) -> None:
+        """Merges that join `symbols` left to right: ((w a) l) k</w>; each merge is added once."""
         current = symbols[0]
         for nxt in symbols[1:]:
             pair = (current, nxt)
@@ -64,7 +60,52 @@ def build_word_level_clip_tokenizer(words: Iterable[str], model_max_length: int 
                 seen_merges.add(pair)
                 merges.append(pair)
                 vocab.setdefault(current, len(vocab))
+
+    byte_table = _bytes_to_unicode()
+    word_symbols = {}
+    for word in dict.fromkeys(w.strip().lower() for w in words):
+        if not word or any(c.isspace() for c in word):
+            continue
+        symbols = [byte_table[b] for b in word.encode("utf-8")]
+        symbols[-1] += "</w>"
+        word_symbols[word] = symbols
+        add_chain(symbols)
+    # BPE applies the lowest-ranked merge first, so a word can be cut apart by another word's earlier merge ("small"
+    # by the (m, a) of "manner": s|ma|l|l</w>). Patch: join such fragments with merges ranked after all others. A
+    # patch never changes a word that is already one token (its merge path only used lower-ranked merges), so this
+    # converges; each round fixes every word still in pieces.
+    for _ in range(len(word_symbols) + 1):
+        pieces = {word: _bpe(symbols, merges) for word, symbols in word_symbols.items()}
+        broken = [fragments for fragments in pieces.values() if len(fragments) > 1]
+        if not broken:
+            break
+        for fragments in broken:
+            add_chain(fragments)
+    else:  # pragma: no cover - the argument above says this cannot happen
+        raise RuntimeError("could not make every word a single token")
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
+
+
+def _bpe(symbols: list[str], merges: list[tuple[str, str]]) -> list[str]:
+    """Byte-pair encoding of one word, as CLIP's tokenizer does it: repeatedly apply the lowest-ranked merge."""
+    ranks = {pair: rank for rank, pair in enumerate(merges)}
+    word = list(symbols)
+    while len(word) > 1:
+        pairs = [(ranks.get((a, b), len(ranks)), i) for i, (a, b) in enumerate(zip(word, word[1:]))]
+        rank, _ = min(pairs)
+        if rank == len(ranks):
+            break
+        first, second = merges[rank]
+        merged, i = [], 0
+        while i < len(word):
+            if i < len(word) - 1 and word[i] == first and word[i + 1] == second:
+                merged.append(first + second)
+                i += 2
+            else:
+                merged.append(word[i])
+                i += 1
+        word = merged
+    return word
 
 
 def check_tokenizer(tokenizer: PreTrainedTokenizerBase, source: str = "tokenizer") -> PreTrainedTokenizerBase:

@@ -64,3 +64,20 @@ def test_empty_tokenizer_is_rejected(tmp_path, processor):
     empty = CLIPTokenizer.from_pretrained(tmp_path)  # the offline trap: no files, no error, 2 tokens
     with pytest.raises(ValueError, match="only .* tokens"):
         FigClipProcessor(image_processor=processor.image_processor, tokenizer=empty)
+
+
+def test_word_level_tokenizer_keeps_every_word_whole(tmp_path):
+    """BPE applies merges by rank, so words that share pieces used to be cut apart ("small" by the (m, a) merge of
+    "manner": s|ma|l|l). Every listed word must be one token, also after a save/load round trip."""
+    from transformers import AutoTokenizer
+
+    from modeling_figclip.tokenization_utils import build_word_level_clip_tokenizer
+
+    words = ["manner", "small", "street", "tree", "streets", "counterclockwise", "clockwise", "a", "aa", "aaa"]
+    tokenizer = build_word_level_clip_tokenizer(words)
+    tokenizer.save_pretrained(tmp_path)
+    for loaded in (tokenizer, AutoTokenizer.from_pretrained(tmp_path)):
+        for word in words:
+            assert loaded.tokenize(word) == [word + "</w>"], word
+        assert loaded.tokenize("small manner") == ["small</w>", "manner</w>"]
+        assert loaded.tokenize("smaller") != ["smaller</w>"]  # words outside the list still fall back to pieces
