@@ -37,8 +37,9 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "purple": (160, 60, 215),
     "orange": (250, 140, 25),
 }
-#: Body radius in pixels on the 64×64 canvas (the radius of the circle the shape is inscribed in).
-SIZES: dict[str, float] = {"small": 5.0, "big": 7.5}
+#: Body radius in pixels on the 64×64 canvas (the radius of the circle the shape is inscribed in); a body and its
+#: marks fit in one 16-px cell of the board (see `motion`).
+SIZES: dict[str, float] = {"small": 3.5, "big": 5.0}
 SCENES: tuple[str, ...] = ("park", "beach", "street", "kitchen", "snow", "night")
 
 

@@ -1,47 +1,55 @@
-"""Where every cast member is, frame by frame, during one event: the meaning of each verb as motion.
+"""Where every cast member is, frame by frame, during one event: the meaning of each verb as motion on a board.
 
-Each event is a new "shot" of 60 frames (2 s at 30 fps). Tracks are computed for local frames
-``tau = -HISTORY_FRAMES … 59``: the negative part is the motion *before* the shot starts, so that every frame of the
-event, the first included, already shows a complete motion trail (see `render`). Bodies stay inside the canvas
-during the event (``tau >= 0``); the oldest part of a trail may be cut off by the frame edge, as in a real shot.
+The 64×64 frame is a board of 4×4 cells of `CELL` = 16 px — exactly the patch grid of the world's base CLIP
+(ViT, 16-px patches). Every body stands in one cell, at a fixed place inside it, and moves in whole-cell steps, like
+a sprite in a tile-based game. Why: a small ViT reads each patch through one linear map, so a cue that may fall at
+any of the 256 sub-patch offsets has to be learnt 256 times over; measured with supervised probes on this world
+(see the README of `dataset_scripts/toy_world`), snapping bodies to the cells makes the base ViT learn the verbs
+several times faster, while a CNN, which is shift-invariant, learns them either way. The same cue now always gives
+the same pixels in a patch, and relations (who is behind whom) are between neighbouring patches.
 
-Translational verbs are defined once for motion along +s in a canonical frame ``(s, u)`` and then mapped to the
-image for each direction (right, left, down, up), so "left" and "right" are exact mirror images of each other.
-Speeds are in pixels per frame on the 64×64 canvas.
+Each event is a new "shot" of 60 frames (2 s at 30 fps) on the same board. Tracks are computed for local frames
+``tau = -HISTORY_FRAMES … 59``: the negative part is the state *before* the shot, so a spin already shows its arc in
+the first frame. Translational verbs are laid out once for motion to
+the right and mirrored for the left, so "left" and "right" are exact mirror images of each other.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .grammar import ClipSpec, EventSpec
 
 CANVAS = 64
+CELL = 16
+GRID = CANVAS // CELL  # 4 × 4 cells
 FPS = 30
 EVENT_FRAMES = 60
-#: A moving body drags a motion streak over where it was during the last `STREAK_FRAMES` frames (2 s: long
-#: enough that even a slow body's streak shows beyond its own outline).
-STREAK_FRAMES = 60
-#: In-place changes (grow, shrink) leave ghost outlines of the size they had 12, 24 and 36 frames ago.
-IN_PLACE_LAG = 12
-TRAIL_GHOSTS = 3
-HISTORY_FRAMES = max(STREAK_FRAMES, IN_PLACE_LAG * TRAIL_GHOSTS)
-MARGIN = 1.0  # pixels kept free between a body and the canvas edge
-
-QUICK, MEDIUM, SLOW = 0.37, 0.27, 0.2
-CHASER_SPEED, CHASED_SPEED = 0.37, 0.27
-APPROACH_SPEED = 0.30
-JUMP_DRIFT = {"quickly": 0.15, "slowly": 0.06}
-JUMP_PERIOD = {"quickly": 20.0, "slowly": 32.0}
-JUMP_HEIGHT = 11.0
+#: Growing (shrinking) bodies are drawn with ink outlines of the smaller (larger) sizes they had: at these factors
+#: of their current size, the most distant one first; spinning leaves the arc its heading swept during the last
+#: `ARC_FRAMES` frames: 270° for quick spins, 120° for slow ones (frames = angle / SPIN_RATE).
+SIZE_GHOST_STEP = 0.22
+SIZE_GHOSTS = 3
+ARC_FRAMES = {"quickly": 24, "slowly": 26}
+HISTORY_FRAMES = max(ARC_FRAMES.values())
+#: Where a body stands inside its cell (pixels from the cell's top-left corner): a mover stands towards the front of
+#: its cell, leaving the back of the cell for its speed lines; everything else stands in the middle.
+MOVER_X = 9.5
+CENTRE = CELL / 2
+#: Touching bodies (push): the pusher stands at the front edge of its cell, the pushed at the back edge of the next.
+CONTACT_GAP = 0.5
+#: Speed lines per speed: the number of parallel lines a mover trails (the single-frame cue of "how fast").
+SPEED_LINES = {"slow": 1, "medium": 2, "quick": 3}
+#: A jumper's body is lifted this many pixels above its shadow at the top of a hop.
+JUMP_LIFT = {"quickly": 3.5, "slowly": 2.5}
+#: A jumper's ground is this much below the middle of its row, so that its lifted body stays inside the cell.
+JUMP_GROUND = 1.5
+JUMP_PERIOD = {"quickly": 20.0, "slowly": 30.0}
 SPIN_RATE = {"quickly": 0.20, "slowly": 0.08}  # radians per frame
 GROW_SCALES = (0.55, 1.3)  # scale at the start of the history and at the end of the event
-PULL_ROPE = 8.0
-FOLLOW_GAP = 9.0
-CHASE_END_GAP = 3.0
 
 
 @dataclass
@@ -49,28 +57,54 @@ class Track:
     """One entity over local frames ``tau = -HISTORY_FRAMES … EVENT_FRAMES - 1`` (index ``tau + HISTORY_FRAMES``).
 
     Attributes:
-        x, y: body centre in pixels.
+        x, y: where the body stands (pixels; on the ground, i.e. below a jumper's lifted body).
         scale: factor on the entity's radius (1 except while growing/shrinking).
-        heading: the direction the entity faces (radians, image coordinates: 0 = +x, pi/2 = +y = down); bodies are
+        heading: the direction the body faces (radians, image coordinates: 0 = +x, pi/2 = +y = down); bodies are
             drawn rotated by it and carry an "eye" on that side.
-        moving: the body changes place (translational verbs): it drags a motion streak.
+        lift: how far the body is drawn above (x, y) (jumping), in pixels.
+        speed_lines: how many speed lines the body trails (0: it does not change place).
         in_place: the body changes in place (spin, grow, shrink): its recent states are marked on top of it.
+        jumping: the body hops: it casts a shadow on the ground under it.
     """
 
     x: np.ndarray
     y: np.ndarray
     scale: np.ndarray
     heading: np.ndarray
-    moving: bool = False
+    lift: np.ndarray = field(default=None)  # type: ignore[assignment]
+    speed_lines: int = 0
     in_place: bool = False
+    jumping: bool = False
+    spin_arc_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lift is None:
+            self.lift = np.zeros_like(self.x)
+
+    @property
+    def moving(self) -> bool:
+        """Trails speed lines (it changes place by itself; a pushed or pulled body changes place without)."""
+        return self.speed_lines > 0
 
     @property
     def still(self) -> bool:
-        return not self.moving and not self.in_place
+        """Looks the same in every frame of the event (drawn once, into the event's static layer)."""
+        return not (self.moving or self.in_place or self.jumping or np.ptp(self.x) > 0 or np.ptp(self.y) > 0)
 
     def at(self, tau: int) -> tuple[float, float, float, float]:
+        """``(x, y, scale, heading)`` of the body at local frame `tau` (y of the drawn body, lift included)."""
         index = tau + HISTORY_FRAMES
-        return float(self.x[index]), float(self.y[index]), float(self.scale[index]), float(self.heading[index])
+        return (float(self.x[index]), float(self.y[index] - self.lift[index]), float(self.scale[index]),
+                float(self.heading[index]))
+
+    def ground(self, tau: int) -> tuple[float, float]:
+        index = tau + HISTORY_FRAMES
+        return float(self.x[index]), float(self.y[index])
+
+    def cell(self, tau: int) -> tuple[int, int]:
+        """``(column, row)`` of the cell the body stands in."""
+        x, y = self.ground(tau)
+        return int(x // CELL), int(y // CELL)
 
 
 @dataclass
@@ -88,121 +122,119 @@ def _const(value: float) -> np.ndarray:
     return np.full_like(TAU, value)
 
 
-def _to_image(s: np.ndarray, u: np.ndarray, heading: np.ndarray, direction: str):
-    """Map canonical (+s) coordinates to the image for a direction (all four are rigid mirrors/rotations)."""
-    if direction == "right":
-        return s, u, heading
-    if direction == "left":
-        return CANVAS - s, u, math.pi - heading
-    if direction == "down":
-        return u, s, math.pi / 2 - heading
-    if direction == "up":
-        return u, CANVAS - s, heading - math.pi / 2
-    raise ValueError(f"unknown direction {direction!r}")
+def _steps(start: int, times: tuple[int, ...]) -> np.ndarray:
+    """Column over time of a body that starts in column `start` and steps one cell forward at each of `times`."""
+    column = np.full_like(TAU, float(start))
+    for time in times:
+        column += (TAU >= time).astype(np.float64)
+    return column
 
 
-def _fit_offset(lows: list[np.ndarray], highs: list[np.ndarray], rng: np.random.Generator) -> float:
-    """A uniformly drawn shift that keeps every extent inside the canvas (centred if nothing fits)."""
-    low = min(float(v.min()) for v in lows)
-    high = max(float(v.max()) for v in highs)
-    first, last = MARGIN - low, CANVAS - MARGIN - high
-    return float(rng.uniform(first, last)) if last > first else (first + last) / 2
+@dataclass
+class _Part:
+    """One participant of a translational layout, for motion to the right (columns over time, in-cell x offset)."""
+
+    column: np.ndarray
+    offset: float = MOVER_X
+    speed: str | None = None  # key of SPEED_LINES, or None when it does not move
+    jumping: bool = False
 
 
-EVENT = slice(HISTORY_FRAMES, None)  # the frames of the event itself (tau >= 0): bodies must be inside the canvas
+def _linear_layout(event: EventSpec, radii: list[float], rng: np.random.Generator) -> list[_Part]:
+    """Columns (for motion to the right) of the participants of ``move``, ``jump`` and the transitive verbs."""
+    verb, manner = event.verb_id, event.modifier("manner")
+    if verb in ("move.01", "jump.01"):
+        if manner == "quickly":  # two steps: from column 0 or 1 to two columns on
+            return [_Part(_steps(int(rng.integers(2)), (20, 40)), speed="quick", jumping=verb == "jump.01")]
+        return [_Part(_steps(int(rng.integers(3)), (30,)), speed="slow", jumping=verb == "jump.01")]
+    first, second = radii[event.participants[0]], radii[event.participants[1]]
+    start = int(rng.integers(2))
+    if verb == "chase.01":  # the chaser runs right behind the chased; both step at the same time
+        return [_Part(_steps(start, (30,)), speed="quick"), _Part(_steps(start + 1, (30,)), speed="medium")]
+    if verb == "follow.01":  # the follower walks one empty cell behind
+        return [_Part(_steps(0, (40,)), speed="slow"), _Part(_steps(2, (40,)), speed="slow")]
+    if verb == "push.01":  # the pusher's front touches the pushed's back across the cell border; the pushed slides
+        pusher = CELL - CONTACT_GAP / 2 - first
+        pushed = CONTACT_GAP / 2 + second
+        return [_Part(_steps(start, (30,)), offset=pusher, speed="medium"),
+                _Part(_steps(start + 1, (30,)), offset=pushed, speed=None)]
+    if verb == "pull.01":  # the puller walks ahead with a rope back to the pulled, across the empty cell between
+        return [_Part(_steps(2, (30,)), speed="medium"), _Part(_steps(0, (30,)), speed=None)]
+    if verb == "approach.01":  # the approacher walks up to the still one and stops next to it
+        return [_Part(_steps(start, (30,)), speed="medium"), _Part(_const(start + 2.0), offset=CENTRE)]
+    if verb == "flee.01":  # the one fleeing runs away from the still one
+        return [_Part(_steps(start + 1, (30,)), speed="quick"), _Part(_const(float(start)), offset=CENTRE)]
+    raise ValueError(f"not a linear verb: {verb}")
 
 
 def _linear_event(event: EventSpec, radii: list[float], rng: np.random.Generator) -> EventMotion:
-    """Transitive verbs and ``move``/``jump``: canonical +s motion, fitted to the canvas, mapped to the image."""
-    verb = event.verb_id
-    direction = event.modifier("direction")
+    """Translational verbs: a layout along one row for motion to the right, mirrored for the left."""
+    parts = _linear_layout(event, radii, rng)
+    row = int(rng.integers(GRID))
+    leftward = event.modifier("direction") == "left"
     manner = event.modifier("manner")
-    zero = np.zeros_like(TAU)
-    # canonical s, u and whether it moves, per participant (0 = first role, 1 = second role)
-    if verb == "move.01":
-        speed = QUICK if manner == "quickly" else SLOW
-        parts = [(speed * TAU, zero, True)]
-    elif verb == "jump.01":
-        s = JUMP_DRIFT[manner] * TAU
-        u = -JUMP_HEIGHT * np.abs(np.sin(math.pi * TAU / JUMP_PERIOD[manner]))
-        parts = [(s, u, True)]
-    else:
-        r0, r1 = radii[event.participants[0]], radii[event.participants[1]]
-        if verb == "chase.01":
-            s1 = CHASED_SPEED * TAU
-            gap = CHASE_END_GAP + (CHASER_SPEED - CHASED_SPEED) * (EVENT_FRAMES - TAU)
-            parts = [(s1 - r0 - r1 - gap, zero, True), (s1, zero, True)]
-        elif verb == "follow.01":
-            s1 = SLOW * TAU
-            parts = [(s1 - r0 - r1 - FOLLOW_GAP, zero, True), (s1, zero, True)]
-        elif verb == "push.01":
-            s1 = MEDIUM * TAU
-            parts = [(s1 - r0 - r1 + 0.5, zero, True), (s1, zero, True)]
-        elif verb == "pull.01":
-            s1 = MEDIUM * TAU
-            parts = [(s1 + r0 + r1 + PULL_ROPE, zero, True), (s1, zero, True)]
-        elif verb == "approach.01":
-            s0 = APPROACH_SPEED * TAU
-            end = APPROACH_SPEED * (EVENT_FRAMES - 1)
-            parts = [(s0, zero, True), (_const(end + r0 + r1 + CHASE_END_GAP), zero, False)]
-        elif verb == "flee.01":
-            s0 = APPROACH_SPEED * TAU
-            parts = [(s0, zero, True), (_const(-r0 - r1 - CHASE_END_GAP), zero, False)]
-        else:
-            raise ValueError(f"not a linear verb: {verb}")
-    participant_radii = [radii[i] for i in event.participants]
-    shift_s = _fit_offset([s[EVENT] - r for (s, _, _), r in zip(parts, participant_radii)],
-                          [s[EVENT] + r for (s, _, _), r in zip(parts, participant_radii)], rng)
-    shift_u = _fit_offset([u[EVENT] - r for (_, u, _), r in zip(parts, participant_radii)],
-                          [u[EVENT] + r for (_, u, _), r in zip(parts, participant_radii)], rng)
-    if verb in ("chase.01", "follow.01"):  # a little perpendicular play between the two, as in real pursuits
-        jitter = float(rng.uniform(-1.5, 1.5))
-        parts[0] = (parts[0][0], parts[0][1] + jitter, parts[0][2])
-    tracks = {}
-    for participant, (s, u, moving) in zip(event.participants, parts):
-        x, y, heading = _to_image(s + shift_s, u + shift_u, zero, direction)
-        tracks[participant] = Track(x, y, np.ones_like(TAU), heading * np.ones_like(TAU), moving=moving)
-    rope = (event.participants[1], event.participants[0]) if verb == "pull.01" else None
+    tracks: dict[int, Track] = {}
+    for participant, part in zip(event.participants, parts):
+        x = part.column * CELL + part.offset
+        heading = 0.0
+        if leftward:
+            x, heading = CANVAS - x, math.pi
+        lift = np.zeros_like(TAU)
+        if part.jumping:
+            lift = JUMP_LIFT[manner] * np.abs(np.sin(math.pi * TAU / JUMP_PERIOD[manner]))
+        ground = row * CELL + CENTRE + (JUMP_GROUND if part.jumping else 0.0)
+        tracks[participant] = Track(
+            x=x, y=_const(ground), scale=np.ones_like(TAU), heading=_const(heading), lift=lift,
+            speed_lines=SPEED_LINES[part.speed] if part.speed else 0, jumping=part.jumping,
+        )
+    rope = (event.participants[0], event.participants[1]) if event.verb_id == "pull.01" else None
     return EventMotion([tracks.get(i) for i in range(len(radii))], rope)
 
 
 def _in_place_event(event: EventSpec, radii: list[float], rng: np.random.Generator) -> EventMotion:
-    """``spin``, ``grow`` and ``shrink``: the participant stays put; its heading or size changes."""
+    """``spin``, ``grow`` and ``shrink``: the participant stays in the middle of one cell; its heading or size
+    changes."""
     actor = event.participants[0]
-    max_scale = GROW_SCALES[1] if event.verb_id != "spin.01" else 1.0
-    reach = radii[actor] * max_scale * 1.25  # rotated squares/triangles reach a bit beyond the radius
-    x = _const(rng.uniform(reach + MARGIN, CANVAS - reach - MARGIN))
-    y = _const(rng.uniform(reach + MARGIN, CANVAS - reach - MARGIN))
-    heading = _const(rng.uniform(0, 2 * math.pi))
+    column, row = (int(v) for v in rng.integers(GRID, size=2))
+    heading = _const(float(rng.choice([0.0, math.pi])))
     scale = np.ones_like(TAU)
+    arc_frames = 0
     if event.verb_id == "spin.01":
         sign = 1.0 if event.modifier("direction") == "clockwise" else -1.0  # +angle is clockwise when y points down
         heading = heading + sign * SPIN_RATE[event.modifier("manner")] * TAU
+        arc_frames = ARC_FRAMES[event.modifier("manner")]
     else:
         start, end = GROW_SCALES if event.verb_id == "grow.01" else GROW_SCALES[::-1]
         scale = start + (end - start) * (TAU - TAU[0]) / (TAU[-1] - TAU[0])
     tracks: list[Track | None] = [None] * len(radii)
-    tracks[actor] = Track(x, y, scale, heading, in_place=True)
+    tracks[actor] = Track(_const(column * CELL + CENTRE), _const(row * CELL + CENTRE), scale, heading,
+                          in_place=True, spin_arc_frames=arc_frames)
     return EventMotion(tracks)
 
 
-def _place_bystanders(motion: EventMotion, radii: list[float], rng: np.random.Generator, tries: int = 60) -> None:
-    """Idle cast members stand still somewhere clear of everyone's path (the best of `tries` random spots)."""
+def _occupied(motion: EventMotion) -> set[tuple[int, int]]:
+    cells = set()
+    for track in motion.tracks:
+        if track is not None:
+            for tau in range(0, EVENT_FRAMES):
+                cells.add(track.cell(tau))
+    return cells
+
+
+def _place_bystanders(motion: EventMotion, rng: np.random.Generator) -> None:
+    """Idle cast members stand still, facing left or right, in the middle of a cell nobody passes through and, when
+    possible, in another row than the action's (so that they never look like a party to it)."""
     for index, track in enumerate(motion.tracks):
         if track is not None:
             continue
-        radius = radii[index] * 1.25
-        others = [(t.x, t.y, radii[i] * t.scale) for i, t in enumerate(motion.tracks) if t is not None]
-        best, best_clearance = None, -np.inf
-        for _ in range(tries):
-            x, y = rng.uniform(radius + MARGIN, CANVAS - radius - MARGIN, size=2)
-            clearance = min(float(np.min(np.hypot(ox - x, oy - y) - orad)) for ox, oy, orad in others) - radius
-            if clearance > best_clearance:
-                best, best_clearance = (x, y), clearance
-            if clearance > 3.0:
-                break
-        heading = float(rng.uniform(0, 2 * math.pi))
-        motion.tracks[index] = Track(_const(best[0]), _const(best[1]), np.ones_like(TAU), _const(heading))
+        taken = _occupied(motion)
+        rows = {row for _, row in taken}
+        free = [(c, r) for r in range(GRID) for c in range(GRID) if (c, r) not in taken]
+        away = [cell for cell in free if cell[1] not in rows] or free
+        column, row = away[int(rng.integers(len(away)))]
+        heading = float(rng.choice([0.0, math.pi]))
+        motion.tracks[index] = Track(_const(column * CELL + CENTRE), _const(row * CELL + CENTRE), np.ones_like(TAU),
+                                     _const(heading))
 
 
 def event_motion(clip: ClipSpec, event: EventSpec) -> EventMotion:
@@ -213,5 +245,5 @@ def event_motion(clip: ClipSpec, event: EventSpec) -> EventMotion:
         motion = _in_place_event(event, radii, rng)
     else:
         motion = _linear_event(event, radii, rng)
-    _place_bystanders(motion, radii, rng)
+    _place_bystanders(motion, rng)
     return motion

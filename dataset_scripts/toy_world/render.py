@@ -1,17 +1,21 @@
 """Render clips of the toy world to uint8 RGB frames (numpy only).
 
-Single-frame cues — every role, verb and attribute the image benchmarks ask about can be read from ONE frame:
+Single-frame cues — every role, verb and attribute the image benchmarks ask about can be read from ONE frame, and
+every cue is drawn at a fixed place inside the body's 16-px cell (see `motion`), so the same cue is the same pixels
+in a patch of the base CLIP wherever it happens:
 
-- **Speed lines.** A moving entity trails three parallel ink lines along the path of its last 2 s, fading with age
-  (beneath the bodies), so one frame shows who moves, along which path (straight or hopping), in which direction
-  (the lines are behind) and how fast (line length: 22, 16 and 12 px for quick, medium and slow). All motion marks
-  are drawn in the same ink (dark; white on the night sky), whatever the entity's colour, so that "moving" looks the
-  same for every entity: the tiny models learn it from a few thousand events instead of once per colour.
-- **Heading.** Bodies are drawn rotated to face where they go and carry a dark "eye" on that side.
-- **In-place changes** are marked *on top of* the body: spinning leaves an ink arc traced by the eye over the last
-  2 s (fading towards its start, so clockwise and counterclockwise differ); growing leaves ink outlines of its
-  smaller past sizes inside the body, shrinking of its larger past sizes around it.
-- **Contact and ropes.** ``push`` draws the pusher touching the pushed; ``pull`` a rope from the puller.
+- **Speed lines.** A body that changes place trails 1, 2 or 3 parallel ink lines in the back of its cell: one frame
+  shows who moves, in which direction (the lines are behind) and how fast (the number of lines). All marks are
+  drawn in the same ink (dark; white on the night sky), whatever the entity's colour, so that "moving" looks the
+  same for every entity: the tiny models learn it once instead of once per colour.
+- **Heading.** Bodies face left or right (where they go) and carry a dark "eye" on that side.
+- **Jumps** lift the body above a dark shadow on the ground.
+- **In-place changes** are marked on the body: spinning leaves an ink arc around it, traced over the last frames
+  (faint at its start, dark at the body's heading, so clockwise and counterclockwise differ; 270° when quick,
+  120° when slow); growing leaves ink outlines of its smaller past sizes inside the body, shrinking of its larger
+  past sizes around it.
+- **Contact and ropes.** ``push`` draws the pusher touching the pushed across the cell border; ``pull`` a rope from
+  the puller back to the pulled.
 - Bodies have a dark outline so that every colour stays visible on every scene.
 
 Drawing is anti-aliased (4×4 supersampled coverage masks, cached per quantised shape/size/angle/sub-pixel offset),
@@ -26,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from .grammar import COLOURS, ClipSpec
-from .motion import CANVAS, EVENT_FRAMES, IN_PLACE_LAG, STREAK_FRAMES, TRAIL_GHOSTS, EventMotion, Track, event_motion
+from .motion import CANVAS, CELL, EVENT_FRAMES, SIZE_GHOST_STEP, SIZE_GHOSTS, EventMotion, Track, event_motion
 
 SUPERSAMPLE = 4
 OUTLINE_COLOUR = np.array((20, 20, 20), dtype=np.float32)
@@ -34,15 +38,18 @@ EYE_COLOUR = np.array((15, 15, 15), dtype=np.float32)
 #: the ink of every motion mark (speed lines, spin arcs, size outlines, ropes): dark, except on the night sky
 INK_COLOURS = {"night": np.array((235, 235, 235), dtype=np.float32)}
 DEFAULT_INK_COLOUR = np.array((25, 25, 25), dtype=np.float32)
-#: opacity of a streak at its oldest and newest end
-#: opacity of speed lines and spin arcs at their oldest and newest end
-STREAK_ALPHAS = (0.4, 0.9)
-SPIN_ARC_ALPHAS = (0.1, 0.9)
-SPEED_LINE_OFFSETS = (-0.5, 0.0, 0.5)  # × radius, across the direction of motion
-SPEED_LINE_HALF_WIDTH = 0.6
-#: opacity of grow/shrink ghost outlines, oldest first
-MARK_ALPHAS = (0.35, 0.55, 0.75)
-STREAK_POINTS = {True: 2, False: 13}  # polyline points of a straight / hopping streak
+#: opacity of spin arcs at their oldest and newest end
+SPIN_ARC_ALPHAS = (0.15, 1.0)
+SPIN_ARC_GAP = 1.8  # px between the body and its spin arc
+#: speed lines: vertical offsets (px, from the body's centre) for 1, 2 and 3 lines; half width; how far behind the
+#: body they start (they end under it)
+SPEED_LINE_ROWS = {1: (0.0,), 2: (-1.6, 1.6), 3: (-3.0, 0.0, 3.0)}
+SPEED_LINE_HALF_WIDTH = 0.7
+SPEED_LINE_REACH = 5.5
+#: opacity of grow/shrink ghost outlines, the most distant first; they stay inside the body's cell
+MARK_ALPHAS = (0.55, 0.75, 0.95)
+MAX_GHOST_RADIUS = 7.0
+SHADOW_ALPHA = 0.6
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -179,67 +186,74 @@ def _draw_eye(canvas, x, y, radius, angle, alpha) -> None:
 
 
 def _draw_rope(canvas, start: tuple[float, float], end: tuple[float, float], colour: np.ndarray) -> None:
-    length = math.hypot(end[0] - start[0], end[1] - start[1])
-    for t in np.linspace(0.0, 1.0, max(2, int(length * 2))):
-        px = int(round(start[0] + t * (end[0] - start[0]) - 0.5))
-        py = int(round(start[1] + t * (end[1] - start[1]) - 0.5))
-        if 0 <= px < CANVAS and 0 <= py < CANVAS:
-            canvas[py, px] = colour
+    _draw_polylines(canvas, [[start, end]], 0.5, colour, (1.0, 1.0))
 
 
-def _draw_streak(canvas, xs, ys, half_width: float, colour: np.ndarray, alphas: tuple[float, float]) -> None:
-    """A polyline band (oldest point first) whose opacity grows linearly with arc length from `alphas[0]` to
-    `alphas[1]`; 2×2 supersampled. Overlapping segments take the larger opacity, so the band never doubles up."""
-    xs, ys = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
-    lengths = np.hypot(np.diff(xs), np.diff(ys))
-    total = float(lengths.sum())
+def _draw_polylines(canvas, lines: np.ndarray, half_width: float, colour: np.ndarray,
+                    alphas: tuple[float, float]) -> None:
+    """Bands along polylines ``lines[i] = [(x, y), …]`` (oldest point first), all drawn in one vectorised pass.
+
+    Opacity grows linearly with arc length from `alphas[0]` to `alphas[1]`; edges are anti-aliased analytically
+    (coverage = clip(half_width + 0.5 - distance, 0, 1)); where bands overlap the larger opacity wins.
+    """
+    lines = np.asarray(lines, dtype=np.float32)  # (num_lines, num_points, 2)
+    starts, ends = lines[:, :-1].reshape(-1, 2), lines[:, 1:].reshape(-1, 2)
+    lengths = np.hypot(*(ends - starts).T)
+    per_line = lengths.reshape(lines.shape[0], -1)
+    total = float(per_line.sum(axis=1).max())
     if total < 0.5:
         return
-    left = max(int(math.floor(xs.min() - half_width)) - 1, 0)
-    top = max(int(math.floor(ys.min() - half_width)) - 1, 0)
-    right = min(int(math.ceil(xs.max() + half_width)) + 1, CANVAS)
-    bottom = min(int(math.ceil(ys.max() + half_width)) + 1, CANVAS)
+    offsets = (np.cumsum(per_line, axis=1) - per_line).reshape(-1)  # arc length at each segment start
+    keep = lengths > 1e-6
+    starts, ends, lengths, offsets = starts[keep], ends[keep], lengths[keep], offsets[keep]
+    left = max(int(math.floor(lines[..., 0].min() - half_width)) - 1, 0)
+    top = max(int(math.floor(lines[..., 1].min() - half_width)) - 1, 0)
+    right = min(int(math.ceil(lines[..., 0].max() + half_width)) + 1, CANVAS)
+    bottom = min(int(math.ceil(lines[..., 1].max() + half_width)) + 1, CANVAS)
     if left >= right or top >= bottom:
         return
-    px = (np.arange(left * 2, right * 2, dtype=np.float32) + 0.5) / 2
-    py = (np.arange(top * 2, bottom * 2, dtype=np.float32) + 0.5) / 2
-    py, px = np.meshgrid(py, px, indexing="ij")
-    alpha = np.zeros_like(px)
-    start = 0.0
-    for k, length in enumerate(lengths):
-        if length < 1e-6:
-            continue
-        dx, dy = (xs[k + 1] - xs[k]) / length, (ys[k + 1] - ys[k]) / length
-        along = np.clip((px - xs[k]) * dx + (py - ys[k]) * dy, 0.0, length)
-        distance = np.hypot(px - xs[k] - along * dx, py - ys[k] - along * dy)
-        opacity = alphas[0] + (alphas[1] - alphas[0]) * (start + along) / total
-        alpha = np.maximum(alpha, np.where(distance <= half_width, opacity, 0.0))
-        start += float(length)
-    height, width = alpha.shape[0] // 2, alpha.shape[1] // 2
-    weight = alpha.reshape(height, 2, width, 2).mean(axis=(1, 3))[..., None]
+    py, px = np.mgrid[top:bottom, left:right].astype(np.float32)[..., None] + 0.5  # (H, W, 1)
+    direction = (ends - starts) / lengths[:, None]
+    along = np.clip((px - starts[:, 0]) * direction[:, 0] + (py - starts[:, 1]) * direction[:, 1], 0.0, lengths)
+    distance = np.hypot(px - starts[:, 0] - along * direction[:, 0], py - starts[:, 1] - along * direction[:, 1])
+    coverage = np.clip(half_width + 0.5 - distance, 0.0, 1.0)
+    opacity = alphas[0] + (alphas[1] - alphas[0]) * (offsets + along) / total
+    weight = (coverage * opacity).max(axis=-1)
     region = canvas[top:bottom, left:right]
-    region += weight * (colour - region)
+    region += weight[..., None] * (colour - region)
 
 
 def _speed_lines(canvas, track: Track, tau: int, radius: float, ink: np.ndarray) -> None:
-    """Three parallel ink lines along the path of the last `STREAK_FRAMES` frames (one segment each if straight)."""
-    straight = np.ptp(track.y) < 1e-6 or np.ptp(track.x) < 1e-6
-    times = np.linspace(tau - STREAK_FRAMES, tau, STREAK_POINTS[straight]).round().astype(int)
-    points = np.array([track.at(int(t))[:2] for t in times])
-    heading = track.at(tau)[3]
-    across = np.array([-math.sin(heading), math.cos(heading)])
-    for offset in SPEED_LINE_OFFSETS:
-        line = points + offset * radius * across
-        _draw_streak(canvas, line[:, 0], line[:, 1], SPEED_LINE_HALF_WIDTH, ink, STREAK_ALPHAS)
+    """`track.speed_lines` horizontal ink lines behind the body, from the back of its cell to under the body."""
+    x, y, _, heading = track.at(tau)
+    _, ground_y = track.ground(tau)
+    back = -1.0 if math.cos(heading) > 0 else 1.0  # the lines are on the side the body comes from
+    start, end = x + back * (radius + SPEED_LINE_REACH), x + back * 0.2 * radius
+    cell_left = math.floor(x / CELL) * CELL
+    start = min(max(start, cell_left + 0.5), cell_left + CELL - 0.5)  # the lines stay in the body's cell
+    centre_y = ground_y if not track.jumping else y
+    lines = [[(start, centre_y + dy), (end, centre_y + dy)] for dy in SPEED_LINE_ROWS[track.speed_lines]]
+    _draw_polylines(canvas, lines, SPEED_LINE_HALF_WIDTH, ink, (1.0, 1.0))
 
 
 def _spin_arc(canvas, track: Track, tau: int, radius: float, ink: np.ndarray) -> None:
-    """The arc the eye traced during the last `STREAK_FRAMES` frames, faint at its start, dark at the eye."""
+    """The arc the heading swept during the last `track.spin_arc_frames` frames, just outside the body: faint at
+    its start, dark where the body faces now."""
     x, y, _, _ = track.at(tau)
-    headings = [track.at(int(t))[3] for t in np.linspace(tau - STREAK_FRAMES, tau, 9).round()]
-    xs = [x + 0.55 * radius * math.cos(h) for h in headings]
-    ys = [y + 0.55 * radius * math.sin(h) for h in headings]
-    _draw_streak(canvas, xs, ys, max(1.0, 0.22 * radius), ink, SPIN_ARC_ALPHAS)
+    headings = [track.at(int(t))[3] for t in np.linspace(tau - track.spin_arc_frames, tau, 13).round()]
+    distance = radius + SPIN_ARC_GAP
+    points = np.stack([[x + distance * math.cos(h) for h in headings], [y + distance * math.sin(h) for h in headings]],
+                      axis=1)
+    _draw_polylines(canvas, [points], 0.75, ink, SPIN_ARC_ALPHAS)
+
+
+def _shadow(canvas, track: Track, tau: int, radius: float, ink: np.ndarray) -> None:
+    """A jumper's shadow: a flat ellipse on the ground under it."""
+    x, ground_y = track.ground(tau)
+    top = ground_y + radius + 0.3
+    yy, xx = np.mgrid[0:CANVAS, 0:CANVAS].astype(np.float32) + 0.5
+    inside = ((xx - x) / (radius * 0.9)) ** 2 + ((yy - top - 0.8) / 0.9) ** 2 <= 1.0
+    canvas[inside] += SHADOW_ALPHA * (ink - canvas[inside])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -263,15 +277,18 @@ def render_event_frame(clip: ClipSpec, motion: EventMotion, tau: int, layer: np.
     cast = clip.cast
     colours = [np.array(COLOURS[entity.colour], dtype=np.float32) for entity in cast]
     ink = INK_COLOURS.get(clip.scene, DEFAULT_INK_COLOUR)
-    if motion.rope is not None:
-        a, b = motion.rope
-        xa, ya, _, _ = motion.tracks[a].at(tau)
-        xb, yb, _, _ = motion.tracks[b].at(tau)
-        _draw_rope(canvas, (xa, ya), (xb, yb), ink)
-    # Beneath the bodies: speed lines.
+    if motion.rope is not None:  # from the puller's back to the pulled's front, at the height of their centres
+        puller, pulled = (motion.tracks[i] for i in motion.rope)
+        (xa, ya), (xb, yb) = puller.ground(tau), pulled.ground(tau)
+        direction = 1.0 if xa > xb else -1.0
+        ra, rb = cast[motion.rope[0]].radius, cast[motion.rope[1]].radius
+        _draw_rope(canvas, (xa - direction * ra, ya), (xb + direction * rb, yb), ink)
+    # Beneath the bodies: speed lines and shadows.
     for index, track in enumerate(motion.tracks):
         if track.moving:
             _speed_lines(canvas, track, tau, cast[index].radius, ink)
+        if track.jumping:
+            _shadow(canvas, track, tau, cast[index].radius, ink)
     for index, track in enumerate(motion.tracks):
         if not track.still:
             x, y, scale, heading = track.at(tau)
@@ -281,9 +298,12 @@ def render_event_frame(clip: ClipSpec, motion: EventMotion, tau: int, layer: np.
         if not track.in_place:
             continue
         if np.ptp(track.scale) > 0:
-            for k, alpha in zip(range(TRAIL_GHOSTS, 0, -1), MARK_ALPHAS):
-                x, y, scale, heading = track.at(tau - k * IN_PLACE_LAG)
-                _draw_ring(canvas, cast[index].shape, x, y, cast[index].radius * scale, heading, ink, alpha)
+            x, y, scale, heading = track.at(tau)
+            growing = track.scale[-1] > track.scale[0]
+            for k, alpha in zip(range(SIZE_GHOSTS, 0, -1), MARK_ALPHAS):
+                factor = 1.0 - SIZE_GHOST_STEP * k if growing else 1.0 + SIZE_GHOST_STEP * k
+                radius = min(max(cast[index].radius * scale * factor, 1.0), MAX_GHOST_RADIUS)
+                _draw_ring(canvas, cast[index].shape, x, y, radius, heading, ink, alpha)
         else:
             _spin_arc(canvas, track, tau, cast[index].radius * track.at(tau)[2], ink)
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)

@@ -137,6 +137,9 @@ class ClipEncoder:
         self.dtype = next(model.parameters()).dtype
         self.show_progress = show_progress
         self.skip_failures = skip_failures
+        #: text -> embedding, shared by encoders whose text towers are identical (see `text_tower_fingerprint`):
+        #: a frozen-text FiGCLIP adapter and its base CLIP then encode each benchmark caption once between them.
+        self.text_cache: dict[str, torch.Tensor] | None = None
         text_config = getattr(model.config, "text_config", None)
         max_positions = getattr(text_config, "max_position_embeddings", None) or 77
         self.max_text_length = min(
@@ -178,23 +181,43 @@ class ClipEncoder:
         failures[key] = reason
 
     # ------------------------------------------------------------------ texts
+    def text_tower_fingerprint(self) -> str:
+        """A digest of everything that decides a text embedding: the text transformer and projection weights
+        (whatever wrapper holds them: CLIP, FiGCLIP, peft) and the tokenizer's vocabulary. Two encoders with the same
+        fingerprint embed every text identically, so they may share `text_cache`."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.state_dict().items()):
+            for marker in ("text_model.", "text_projection."):
+                if marker in name:  # names from the marker on: the same for CLIP, FiGCLIP and vision-only peft
+                    digest.update(name[name.index(marker):].encode())
+                    digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+                    break
+        vocab = self.tokenizer.get_vocab() if hasattr(self.tokenizer, "get_vocab") else {}
+        digest.update(repr(sorted(vocab.items())).encode())
+        digest.update(str(self.max_text_length).encode())
+        return digest.hexdigest()
+
     @torch.no_grad()
     def encode_texts(self, texts: Sequence[str], desc: str = "texts") -> EmbeddingTable:
-        """Embed each unique string once; `table.lookup(texts)` gives them back in any order."""
+        """Embed each unique string once (or take it from `text_cache`); `table.lookup(texts)` gives them back."""
         unique = list(dict.fromkeys(texts))
-        chunks = []
-        with self._progress(len(unique), f"encoding {desc}") as bar:
-            for start in range(0, len(unique), self.batch_size):
-                batch = unique[start : start + self.batch_size]
+        cache = self.text_cache if self.text_cache is not None else {}
+        missing = [text for text in unique if text not in cache]
+        with self._progress(len(missing), f"encoding {desc}") as bar:
+            for start in range(0, len(missing), self.batch_size):
+                batch = missing[start : start + self.batch_size]
                 tokens = self.tokenizer(
                     batch, padding=True, truncation=True, max_length=self.max_text_length, return_tensors="pt"
                 ).to(self.device)
                 features = self.model.get_text_features(
                     input_ids=tokens["input_ids"], attention_mask=tokens.get("attention_mask")
                 )
-                chunks.append(l2_normalize(to_embedding_tensor(features).float()).cpu())
+                for text, row in zip(batch, l2_normalize(to_embedding_tensor(features).float()).cpu()):
+                    cache[text] = row
                 bar.update(len(batch))
-        embeddings = torch.cat(chunks) if chunks else torch.zeros(0, self._embed_dim())
+        embeddings = torch.stack([cache[text] for text in unique]) if unique else torch.zeros(0, self._embed_dim())
         return EmbeddingTable(embeddings, {text: row for row, text in enumerate(unique)})
 
     def _embed_dim(self) -> int:

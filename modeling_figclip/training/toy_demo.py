@@ -12,6 +12,9 @@
 4. **Evaluation** — the real evaluators score the base and the adapted model on the world's benchmarks.
 5. **Report** — `report.json` (`{"base": {...}, "figclip": {...}, "settings": {...}}`, metrics in percent), a
    markdown table and a bar chart `report.png`.
+
+`python recipes/toy/run_ablations.py` runs the same pipeline for the shipped ablation recipes (no hard negatives,
+no contextualiser, CLIP-level losses only, ...) on the same world and base and tabulates which component buys what.
 """
 
 from __future__ import annotations
@@ -48,13 +51,19 @@ HEADLINE = ("role_swap", "attribute_swap", "verb_replace", "order", "web_R@1")
 
 @dataclass
 class ToyDemoSettings:
-    """Where the demo writes and which world/base it uses (the FiGCLIP recipe itself is `figclip_toy_world.yaml`)."""
+    """Where the demo writes and which world/base it uses (the FiGCLIP recipe itself is `figclip_toy_world.yaml`).
+
+    Attributes:
+        world_dir, base_dir: the cached world and base CLIP (rebuilt only when their content would change).
+        eval_batch_size: images/texts per forward pass in evaluation.
+        base_args: extra command-line arguments for `recipes/toy/pretrain_base_clip.py` (world and base fields,
+            e.g. ``["--num_train_clips", "8", "--max_steps", "5"]`` for a miniature run in tests).
+    """
 
     world_dir: str = "outputs/toy_world"
     base_dir: str = "outputs/toy_world/base_clip"
-    report_dir: str = "outputs/figclip-toy-world"
     eval_batch_size: int = 256
-    extra: dict[str, Any] = field(default_factory=dict)
+    base_args: list[str] = field(default_factory=list)
 
 
 def _load_pretrain_module():
@@ -75,7 +84,8 @@ def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, An
     pretrain = _load_pretrain_module()
     base_args, world_config, _ = parse_recipe_args(
         (pretrain.BaseClipArguments, WorldConfig),
-        ["--config", BASE_RECIPE, "--world_dir", settings.world_dir, "--output_dir", settings.base_dir],
+        ["--config", BASE_RECIPE, "--world_dir", settings.world_dir, "--output_dir", settings.base_dir,
+         *settings.base_args],
     )
     manifest = build_world(settings.world_dir, world_config, log=log)
     base_report = pretrain.pretrain_base_clip(base_args, world_config, log=log)
@@ -91,13 +101,20 @@ def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, An
     }
 
 
-def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, keys=tuple(REPORT_METRICS)) -> dict[str, float]:
-    """Score one checkpoint on the world's benchmarks with the package's evaluators; metrics in percent."""
+def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, keys=tuple(REPORT_METRICS),
+                      text_caches: dict[str, dict] | None = None) -> dict[str, float]:
+    """Score one checkpoint on the world's benchmarks with the package's evaluators; metrics in percent.
+
+    `text_caches` (text-tower fingerprint -> {text: embedding}) lets models with the same frozen text tower — a
+    FiGCLIP adapter and its base — encode each benchmark caption once between them.
+    """
     from modeling_figclip.evaluation.arguments import EvaluationArguments
     from modeling_figclip.evaluation.runner import load_encoder, run_task
 
     base_args = EvaluationArguments(model=model_path, batch_size=batch_size, device="cpu", show_progress=False)
     encoder = load_encoder(model_path, base_args)
+    if text_caches is not None:
+        encoder.text_cache = text_caches.setdefault(encoder.text_tower_fingerprint(), {})
     metrics: dict[str, float] = {}
     cache: dict[tuple, Any] = {}
     for key in keys:
@@ -113,6 +130,29 @@ def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, key
             )
             cache[signature] = run_task(task, encoder, args, model_path)
         metrics[key] = round(float(cache[signature].metrics[metric]), 2)
+    return metrics
+
+
+BASE_EVAL_FILE = "base_eval.json"
+
+
+def evaluate_base_cached(assets: dict[str, Any], batch_size: int, text_caches: dict[str, dict] | None = None,
+                         log=print) -> dict[str, float]:
+    """The base CLIP's scores, cached next to its checkpoint: they depend only on the base (its cache key), the
+    benchmarks (their content digest) and the report metrics, so reruns and ablations skip them."""
+    key = {"base_cache_key": assets["base_report"].get("cache_key"),
+           "benchmarks_digest": assets["manifest"]["digests"]["benchmarks"],
+           "metrics": {k: list(v[:3]) + [sorted(v[3].items())] for k, v in REPORT_METRICS.items()}}
+    path = os.path.join(assets["base_dir"], BASE_EVAL_FILE)
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if cached.get("key") == json.loads(json.dumps(key)):
+            log(f"[toy_demo] reusing the base CLIP's scores from {path}")
+            return cached["metrics"]
+    metrics = evaluate_on_world(assets["base_dir"], assets["benchmarks_dir"], batch_size, text_caches=text_caches)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"key": key, "metrics": metrics}, handle, indent=1)
     return metrics
 
 
@@ -168,9 +208,9 @@ def chance_levels(benchmarks_dir: str) -> dict[str, float]:
     levels = {}
     for key, (_, folder, _, _) in REPORT_METRICS.items():
         entry = info.get(folder, {})
-        value = entry.get("chance_percent", entry.get("chance"))
+        value = entry.get("chance")  # in percent, as `write_benchmark_files` records it (R@1 of 400 videos: 0.25)
         if isinstance(value, (int, float)):
-            levels[key] = float(value) * (100.0 if value <= 1 else 1.0)
+            levels[key] = float(value)
     return levels
 
 
@@ -186,9 +226,10 @@ def write_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
     return paths
 
 
-def run_toy_demo(argv: list[str], log=print) -> dict[str, Any]:
+def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
     """The embedded default: world → base (cached) → FiGCLIP adaptation → evaluation → report. CLI flags override
-    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`)."""
+    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`);
+    `--ablation NAME` applies what `recipes/ablations/NAME.yaml` changes (see `ablation_overrides`)."""
     from accelerate import PartialState
 
     from modeling_figclip.cli_utils import parse_recipe_args
@@ -196,18 +237,20 @@ def run_toy_demo(argv: list[str], log=print) -> dict[str, Any]:
     from . import DataArguments, FigClipTrainingArguments, ModelArguments, train_figclip
 
     started = time.perf_counter()
+    argv, ablation = _pop_ablation(list(argv))
     recipe = load_recipe_yaml(TOY_RECIPE)
+    overrides = ablation_overrides(ablation) if ablation else []
     model_args, data_args, training_args, _ = parse_recipe_args(
-        (ModelArguments, DataArguments, FigClipTrainingArguments), argv, defaults=recipe
+        (ModelArguments, DataArguments, FigClipTrainingArguments), [*overrides, *argv], defaults=recipe
     )
-    settings = ToyDemoSettings()
+    settings = settings or ToyDemoSettings()
     state = PartialState()
     with state.main_process_first():
         assets = prepare_world_and_base(settings, log=log)
     model_args.model_name_or_path = assets["base_dir"]
     data_args.vidsitu_dir, data_args.video_dir = assets["vidsitu_dir"], assets["video_dir"]
     data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(settings.world_dir, "datasets_cache")
-    training_args.recipe_path = TOY_RECIPE
+    training_args.recipe_path = TOY_RECIPE if not ablation else f"{TOY_RECIPE} + ablation {ablation}"
     timings = {"world_and_base_s": round(time.perf_counter() - started, 1)}
 
     t0 = time.perf_counter()
@@ -217,18 +260,24 @@ def run_toy_demo(argv: list[str], log=print) -> dict[str, Any]:
         return {}
 
     t0 = time.perf_counter()
+    text_caches: dict[str, dict] = {}
     report = {
-        "base": evaluate_on_world(assets["base_dir"], assets["benchmarks_dir"], settings.eval_batch_size),
-        "figclip": evaluate_on_world(result.output_dir, assets["benchmarks_dir"], settings.eval_batch_size),
+        "base": evaluate_base_cached(assets, settings.eval_batch_size, text_caches, log=log),
+        "figclip": evaluate_on_world(result.output_dir, assets["benchmarks_dir"], settings.eval_batch_size,
+                                     text_caches=text_caches),
     }
     timings["evaluation_s"] = round(time.perf_counter() - t0, 1)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     report["settings"] = {
         "metrics": {k: f"{t}:{m} on benchmarks/{f}" for k, (t, f, m, _) in REPORT_METRICS.items()},
         "chance": chance_levels(assets["benchmarks_dir"]),
+        "ablation": ablation,
+        "ablation_overrides": overrides,
         "world": assets["world_config"],
+        "world_fingerprint": assets["manifest"]["fingerprint"],
         "base_model": assets["base_dir"],
         "base_pretraining": {k: v for k, v in assets["base_report"].items() if not isinstance(v, (list, dict))},
+        "base_heldout_web": assets["base_report"].get("heldout_web"),
         "figclip_adapter": os.path.abspath(result.output_dir),
         "figclip_recipe": {**asdict(model_args), **asdict(data_args), **asdict(training_args)},
         "figclip_validation": result.final_metrics,
@@ -238,3 +287,88 @@ def run_toy_demo(argv: list[str], log=print) -> dict[str, Any]:
     log(render_report(report))
     log(f"Report written to {os.path.abspath(paths['report.json'])} (table: report.md, chart: report.png)")
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Ablations: the shipped ablation recipes, applied to the toy recipe
+# ---------------------------------------------------------------------------------------------------------------------
+ABLATIONS_DIR = os.path.join(REPO_ROOT, "recipes", "ablations")
+PAPER_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_vitb32_vidsitu.yaml")
+#: Fields that say where a run writes, not what it trains: never carried over from a paper ablation.
+_NOT_METHOD = {"output_dir", "run_name", "hub_model_id"}
+DEFAULT_ABLATIONS = ("no_hard_negatives", "no_contextualizer", "clip_level_losses_only")
+
+
+def available_ablations() -> list[str]:
+    return sorted(name[:-5] for name in os.listdir(ABLATIONS_DIR) if name.endswith(".yaml"))
+
+
+def ablation_overrides(name: str) -> list[str]:
+    """Command-line overrides that turn the toy recipe into ablation `name`: the method fields in which
+    `recipes/ablations/{name}.yaml` differs from the paper recipe it ablates (`figclip_vitb32_vidsitu.yaml`).
+    So the toy ablations are the shipped ones, not a second copy of them."""
+    path = os.path.join(ABLATIONS_DIR, f"{name}.yaml")
+    if not os.path.isfile(path):
+        from ..cli_utils import RecipeError
+
+        raise RecipeError(f"Unknown ablation {name!r}: no {path}. Available: {', '.join(available_ablations())}.")
+    paper, ablation = load_recipe_yaml(PAPER_RECIPE), load_recipe_yaml(path)
+    changed = {k: v for k, v in ablation.items() if k not in _NOT_METHOD and paper.get(k, object()) != v}
+    changed.update({k: None for k in paper if k not in ablation and k not in _NOT_METHOD})
+    overrides = []
+    for key, value in sorted(changed.items()):
+        if value is None:
+            from ..cli_utils import RecipeError
+
+            raise RecipeError(f"Ablation {name} drops {key!r} from the paper recipe; say which value it means.")
+        overrides += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return overrides
+
+
+def _pop_ablation(argv: list[str]) -> tuple[list[str], str | None]:
+    ablation = None
+    for index, item in enumerate(argv):
+        if item == "--ablation" and index + 1 < len(argv):
+            ablation = argv[index + 1]
+            return argv[:index] + argv[index + 2:], ablation
+        if item.startswith("--ablation="):
+            return argv[:index] + argv[index + 1:], item.split("=", 1)[1]
+    return argv, ablation
+
+
+def render_ablation_table(reports: dict[str, dict[str, Any]]) -> str:
+    """Markdown: one row per run (base, full FiGCLIP, each ablation), one column per report metric."""
+    first = next(iter(reports.values()))
+    keys = [k for k in [*HEADLINE, *first["base"]] if k in first["base"]]
+    keys = list(dict.fromkeys(keys))
+    lines = ["| run | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    lines.append("| base CLIP | " + " | ".join(f"{first['base'][k]:.2f}" for k in keys) + " |")
+    for name, report in reports.items():
+        lines.append(f"| {name} | " + " | ".join(f"{report['figclip'][k]:.2f}" for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def run_toy_ablations(names: list[str], argv: list[str], output_dir: str = "outputs/figclip-toy-world-ablations",
+                      settings: ToyDemoSettings | None = None, log=print) -> dict[str, dict[str, Any]]:
+    """The full toy recipe and each ablation in `names` on the same (cached) world and base; writes
+    `ablations.json` and `ablations.md` to `output_dir` and returns the reports by run name."""
+    reports: dict[str, dict[str, Any]] = {}
+    for name in ["figclip", *names]:
+        run_argv = [*argv, "--output_dir", os.path.join(output_dir, name)]
+        if name != "figclip":
+            run_argv += ["--ablation", name]
+        log(f"[toy_ablations] {name}")
+        reports[name] = run_toy_demo(run_argv, settings=settings, log=log)
+    if not reports["figclip"]:  # not the main process
+        return reports
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "ablations.json"), "w", encoding="utf-8") as handle:
+        json.dump({name: {"figclip": r["figclip"], "base": r["base"],
+                          "overrides": r["settings"]["ablation_overrides"]} for name, r in reports.items()},
+                  handle, indent=2)
+    table = render_ablation_table(reports)
+    with open(os.path.join(output_dir, "ablations.md"), "w", encoding="utf-8") as handle:
+        handle.write(table + "\n")
+    log(table)
+    log(f"Ablation table written to {os.path.abspath(os.path.join(output_dir, 'ablations.md'))}")
+    return reports

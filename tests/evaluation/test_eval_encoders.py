@@ -164,3 +164,36 @@ def test_unmerged_peft_model_embeds_like_the_merged_model(figclip_dir):
     assert torch.allclose(
         videos.videos, merged.encode_videos(list(clips), clips.__getitem__, num_frames=4).videos, atol=1e-4
     )
+
+
+def test_encoders_with_the_same_text_tower_share_text_embeddings(figclip_dir, tmp_path):
+    """A vision-only LoRA adapter keeps the text tower: same fingerprint as its base, so a shared cache encodes each
+    caption once between them and returns exactly what each would have computed alone. A tuned text tower or
+    another checkpoint gets another fingerprint."""
+    from modeling_figclip import FigClipModel, add_figclip_adapters
+
+    _, tokenizer, processor = load_model_for_inference(figclip_dir)
+    base = make_encoder(figclip_dir)
+    adapted = add_figclip_adapters(FigClipModel.from_pretrained(figclip_dir), r=4)
+    with torch.no_grad():
+        for name, parameter in adapted.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+    adapter = ClipEncoder(adapted.eval(), tokenizer, processor, show_progress=False)
+    assert adapter.text_tower_fingerprint() == base.text_tower_fingerprint()
+    other_weights = save_tiny_model(str(tmp_path / "other"), seed=1, figclip=True)
+    assert make_encoder(other_weights).text_tower_fingerprint() != base.text_tower_fingerprint()
+    text_tuned = add_figclip_adapters(FigClipModel.from_pretrained(figclip_dir), r=4, targets="vision_and_text_qkv")
+    assert ClipEncoder(text_tuned, tokenizer, processor, show_progress=False).text_tower_fingerprint() != (
+        base.text_tower_fingerprint())
+
+    texts = ["a man walks", "a dog runs", "the red dog"]
+    alone = make_encoder(figclip_dir).encode_texts(texts).lookup(texts)
+    shared: dict = {}
+    base.text_cache = adapter.text_cache = shared
+    counter = CountingCalls(adapter.model.get_text_features)
+    adapter.model.get_text_features = counter
+    first = base.encode_texts(texts).lookup(texts)
+    second = adapter.encode_texts([*texts, "a new caption"]).lookup(texts)
+    assert counter.rows == [1] and len(shared) == 4  # only the new caption was encoded by the adapter
+    assert torch.equal(first, second) and torch.allclose(first, alone, atol=1e-6)

@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""Which FiGCLIP component buys what, in the toy world: the full toy recipe and the shipped ablation recipes.
+
+    python recipes/toy/run_ablations.py [--ablations no_hard_negatives,no_contextualizer,clip_level_losses_only]
+                                        [--output_dir outputs/figclip-toy-world-ablations] [any FiGCLIP flag ...]
+
+Every run adapts the same cached world and base CLIP (see `recipes/train_figclip.py`'s embedded default) with
+`recipes/figclip_toy_world.yaml` plus what `recipes/ablations/{name}.yaml` changes relative to the paper recipe
+(`modeling_figclip.training.toy_demo.ablation_overrides`), is scored by the same evaluators, and lands in one table:
+`{output_dir}/ablations.md` and `ablations.json` (each run's own report is in `{output_dir}/{name}/`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from modeling_figclip.cli_utils import RecipeError
+from modeling_figclip.training import TrainingSetupError
+from modeling_figclip.training.toy_demo import DEFAULT_ABLATIONS, available_ablations, run_toy_ablations
+
+
+def main(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser.add_argument("--ablations", default=",".join(DEFAULT_ABLATIONS),
+                        help=f"comma-separated, from: {', '.join(available_ablations())}")
+    parser.add_argument("--output_dir", default="outputs/figclip-toy-world-ablations")
+    args, figclip_argv = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    names = [name.strip() for name in args.ablations.split(",") if name.strip()]
+    try:
+        return run_toy_ablations(names, figclip_argv, output_dir=args.output_dir)
+    except (RecipeError, TrainingSetupError) as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The embedded default (toy-world demo) end to end at miniature scale, and its ablations."""
+
+import json
+import os
+
+import pytest
+from accelerate.state import AcceleratorState, PartialState
+
+from modeling_figclip.cli_utils import RecipeError
+from modeling_figclip.training import toy_demo
+from modeling_figclip.training.toy_demo import (
+    HEADLINE,
+    REPORT_METRICS,
+    ToyDemoSettings,
+    ablation_overrides,
+    available_ablations,
+    chance_levels,
+    render_ablation_table,
+)
+
+MINI_WORLD_AND_BASE = [
+    "--num_pretrain_clips", "6", "--pretrain_frames_per_event", "1", "--num_train_clips", "4", "--num_valid_clips", "2",
+    "--num_benchmark_clips", "16", "--num_workers", "1",
+    "--max_steps", "2", "--batch_size", "8", "--warmup_steps", "1", "--vision_layers", "1", "--text_layers", "1",
+    "--vision_width", "32", "--text_width", "32", "--projection_dim", "32", "--attention_heads", "2",
+]
+MINI_FIGCLIP = [
+    "--max_steps", "2", "--per_device_train_batch_size", "2", "--per_device_eval_batch_size", "2", "--eval_steps", "0",
+    "--logging_steps", "1", "--report_to", "none", "--lora_r", "4", "--vc_num_layers", "1", "--vc_num_attention_heads",
+    "2", "--warmup_steps", "0",
+]
+
+
+def _fresh_accelerate_state():
+    AcceleratorState._reset_state(reset_partial_state=True)
+    PartialState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def mini_settings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy_demo")
+    return ToyDemoSettings(world_dir=str(root / "world"), base_dir=str(root / "world" / "base_clip"), eval_batch_size=16,
+                           base_args=MINI_WORLD_AND_BASE)
+
+
+@pytest.mark.slow
+def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_path):
+    _fresh_accelerate_state()
+    output_dir = str(tmp_path / "run")
+    report = toy_demo.run_toy_demo([*MINI_FIGCLIP, "--output_dir", output_dir], settings=mini_settings,
+                                   log=lambda message: None)
+    with open(os.path.join(output_dir, "report.json"), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    assert set(saved) == {"base", "figclip", "settings"} and saved["base"] == report["base"]
+    for model in ("base", "figclip"):
+        assert set(HEADLINE) <= set(saved[model]) and set(saved[model]) == set(REPORT_METRICS)
+        assert all(0.0 <= value <= 100.0 for value in saved[model].values())
+    settings = saved["settings"]
+    assert settings["chance"]["role_swap"] == 50.0 and settings["chance"]["order"] == 20.0
+    assert settings["chance"]["web_R@1"] == pytest.approx(100 / 16)  # one caption per benchmark video
+    assert settings["figclip_recipe"]["lora_targets"] == "vision_qkv" and settings["figclip_recipe"]["freeze_text_encoder"]
+    assert set(settings["timings"]) == {"world_and_base_s", "figclip_training_s", "evaluation_s", "total_s"}
+    for name in ("report.md", "report.png", "adapter_model.safetensors", "figclip_config.json"):
+        assert os.path.isfile(os.path.join(output_dir, name)), name
+    with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
+        assert handle.read().splitlines()[2].startswith("| role_swap |")
+
+    # A second run reuses the world, the base checkpoint and the base's scores.
+    _fresh_accelerate_state()
+    messages = []
+    again = toy_demo.run_toy_demo([*MINI_FIGCLIP, "--output_dir", str(tmp_path / "again"), "--ablation",
+                                   "no_hard_negatives"], settings=mini_settings, log=messages.append)
+    assert any("reusing the world" in m for m in messages) and any("reusing cached checkpoint" in m for m in messages)
+    assert any("reusing the base CLIP's scores" in m for m in messages) and again["base"] == report["base"]
+    assert again["settings"]["ablation"] == "no_hard_negatives"
+    assert again["settings"]["figclip_recipe"]["num_hard_negatives"] == 0
+
+
+def test_ablation_overrides_come_from_the_shipped_ablation_recipes():
+    assert set(toy_demo.DEFAULT_ABLATIONS) <= set(available_ablations())
+    assert ablation_overrides("no_hard_negatives") == ["--num_hard_negatives", "0"]
+    assert ablation_overrides("no_contextualizer") == ["--use_contextualizer", "false"]
+    assert ablation_overrides("clip_level_losses_only") == ["--use_vc_event_loss", "false", "--use_vc_video_loss", "false"]
+    for name in available_ablations():  # every shipped ablation changes something, and never where outputs go
+        overrides = ablation_overrides(name)
+        assert overrides and "--output_dir" not in overrides
+    with pytest.raises(RecipeError, match="Unknown ablation 'no_such'.*no_hard_negatives"):
+        ablation_overrides("no_such")
+
+
+def test_chance_levels_are_read_in_percent(tmp_path):
+    summary = {"role_swap": {"chance": 50.0}, "order": {"chance": 20.0}, "web_retrieval": {"chance": 0.25}}
+    (tmp_path / "benchmarks.json").write_text(json.dumps(summary))
+    levels = chance_levels(str(tmp_path))
+    assert levels["role_swap"] == 50.0 and levels["order"] == 20.0 and levels["web_R@1"] == 0.25
+
+
+def test_ablation_table_has_a_row_per_run():
+    base = {key: 50.0 for key in REPORT_METRICS}
+    reports = {"figclip": {"base": base, "figclip": {**base, "role_swap": 80.0}},
+               "no_hard_negatives": {"base": base, "figclip": {**base, "role_swap": 70.0}}}
+    lines = render_ablation_table(reports).splitlines()
+    assert lines[0].startswith("| run | role_swap | attribute_swap | verb_replace | order | web_R@1 |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| base CLIP", "| figclip", "| no_hard_negatives"]
+    assert lines[3].split(" | ")[1] == "80.00" and lines[4].split(" | ")[1] == "70.00"
