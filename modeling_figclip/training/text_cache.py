@@ -2,8 +2,9 @@
 
 FiGCLIP keeps CLIP's text tower frozen, so an event prompt or hard negative always has the same embedding. Each
 process computes the embeddings of the strings it meets (batched, in eval mode, without gradients) once and reuses
-them every epoch. Processes never exchange embeddings: the computation is deterministic, so the same string gets the
-same embedding on every process ("recomputed identically"), and string keys are content hashes, identical
+them every epoch. Processes never exchange embeddings: the computation is deterministic and independent of which
+strings share a batch (every string is padded to the same length), so the same string gets the same embedding on
+every process and after a resume ("recomputed identically"), and string keys are content hashes, identical
 everywhere, which the loss uses to recognise duplicate texts across the gathered global batch.
 """
 
@@ -60,7 +61,12 @@ class TextEmbeddingCache:
         try:
             for start in range(0, len(missing), self.batch_size):
                 chunk = missing[start : start + self.batch_size]
-                encoded = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+                # Pad to the fixed length, not the batch's longest: with batch-dependent padding a string's embedding
+                # differs in the last bits with the strings it happens to be batched with, which breaks bit-exact
+                # resumption and multi-process equality (the cache is filled in a different order there).
+                encoded = self.tokenizer(
+                    chunk, padding="max_length", truncation=True, max_length=self.max_length, return_tensors="pt"
+                )
                 features = model.get_text_features(
                     input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device)
                 )
