@@ -67,7 +67,7 @@ class Entity:
 DIRECTION, MANNER = "direction", "manner"
 SCENE_KEY = "Scene of the Event"
 #: Linear motion is horizontal, as in side-on shots: the tiny ViTs of the CPU demonstration learn the cues much
-#: faster when a streak's orientation does not vary (measured with supervised probes; see the module README).
+#: faster when a streak's orientation does not vary (measured with supervised probes; see README.md in this folder).
 LINEAR_DIRECTIONS = ("left", "right")
 MANNERS = ("slowly", "quickly")
 

@@ -4,7 +4,7 @@ The 64×64 frame is a board of 4×4 cells of `CELL` = 16 px — exactly the patc
 (ViT, 16-px patches). Every body stands in one cell, at a fixed place inside it, and moves in whole-cell steps, like
 a sprite in a tile-based game. Why: a small ViT reads each patch through one linear map, so a cue that may fall at
 any of the 256 sub-patch offsets has to be learnt 256 times over; measured with supervised probes on this world
-(see the README of `dataset_scripts/toy_world`), snapping bodies to the cells makes the base ViT learn the verbs
+(see `dataset_scripts/toy_world/README.md`), snapping bodies to the cells makes the base ViT learn the verbs
 several times faster, while a CNN, which is shift-invariant, learns them either way. The same cue now always gives
 the same pixels in a patch, and relations (who is behind whom) are between neighbouring patches.
 
