@@ -75,8 +75,9 @@ def build_word_level_clip_tokenizer(words: Iterable[str], model_max_length: int 
     # patch never changes a word that is already one token (its merge path only used lower-ranked merges), so this
     # converges; each round fixes every word still in pieces.
     for _ in range(len(word_symbols) + 1):
-        pieces = {word: _bpe(symbols, merges) for word, symbols in word_symbols.items()}
-        broken = [fragments for fragments in pieces.values() if len(fragments) > 1]
+        ranks = {pair: rank for rank, pair in enumerate(merges)}
+        pieces = (_bpe(symbols, ranks, merges) for symbols in word_symbols.values())
+        broken = [fragments for fragments in pieces if len(fragments) > 1]
         if not broken:
             break
         for fragments in broken:
@@ -86,9 +87,9 @@ def build_word_level_clip_tokenizer(words: Iterable[str], model_max_length: int 
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
 
 
-def _bpe(symbols: list[str], merges: list[tuple[str, str]]) -> list[str]:
-    """Byte-pair encoding of one word, as CLIP's tokenizer does it: repeatedly apply the lowest-ranked merge."""
-    ranks = {pair: rank for rank, pair in enumerate(merges)}
+def _bpe(symbols: list[str], ranks: dict[tuple[str, str], int], merges: list[tuple[str, str]]) -> list[str]:
+    """Byte-pair encoding of one word, as CLIP's tokenizer does it: repeatedly apply the lowest-ranked merge
+    (`ranks[merges[i]] == i`)."""
     word = list(symbols)
     while len(word) > 1:
         pairs = [(ranks.get((a, b), len(ranks)), i) for i, (a, b) in enumerate(zip(word, word[1:]))]

@@ -19,6 +19,7 @@ no contextualiser, CLIP-level losses only, ...) on the same world and base and t
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -27,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..cli_utils import load_recipe_yaml
+from ..cli_utils import RecipeError, load_recipe_yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOY_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_toy_world.yaml")
@@ -309,8 +310,6 @@ def ablation_overrides(name: str) -> list[str]:
     So the toy ablations are the shipped ones, not a second copy of them."""
     path = os.path.join(ABLATIONS_DIR, f"{name}.yaml")
     if not os.path.isfile(path):
-        from ..cli_utils import RecipeError
-
         raise RecipeError(f"Unknown ablation {name!r}: no {path}. Available: {', '.join(available_ablations())}.")
     paper, ablation = load_recipe_yaml(PAPER_RECIPE), load_recipe_yaml(path)
     changed = {k: v for k, v in ablation.items() if k not in _NOT_METHOD and paper.get(k, object()) != v}
@@ -318,22 +317,17 @@ def ablation_overrides(name: str) -> list[str]:
     overrides = []
     for key, value in sorted(changed.items()):
         if value is None:
-            from ..cli_utils import RecipeError
-
             raise RecipeError(f"Ablation {name} drops {key!r} from the paper recipe; say which value it means.")
         overrides += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     return overrides
 
 
 def _pop_ablation(argv: list[str]) -> tuple[list[str], str | None]:
-    ablation = None
-    for index, item in enumerate(argv):
-        if item == "--ablation" and index + 1 < len(argv):
-            ablation = argv[index + 1]
-            return argv[:index] + argv[index + 2:], ablation
-        if item.startswith("--ablation="):
-            return argv[:index] + argv[index + 1:], item.split("=", 1)[1]
-    return argv, ablation
+    """Split `--ablation NAME` off the FiGCLIP flags (everything else goes to the recipe parser)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--ablation")
+    known, rest = parser.parse_known_args(argv)
+    return rest, known.ablation
 
 
 def render_ablation_table(reports: dict[str, dict[str, Any]]) -> str:
