@@ -403,7 +403,8 @@ class VidSituFrameLoader:
         self._rng: np.random.Generator | None = None
         self._rng_pid: int | None = None
         self._last_size: tuple[int, int] | None = None
-        self._reformatter: Any = None  # PyAV swscale context, created per process
+        self._reformatter: Any = None  # PyAV swscale context, created per process (see `_decode`)
+        self._reformatter_pid: int | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Seeded jitter draws new sampling times each epoch (set before the epoch's dataloader workers start)."""
@@ -422,7 +423,7 @@ class VidSituFrameLoader:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_rng"], state["_rng_pid"], state["_reformatter"] = None, None, None
+        state["_rng"], state["_rng_pid"], state["_reformatter"], state["_reformatter_pid"] = None, None, None, None
         return state
 
     def sample_times(self, clip_id: str = "") -> np.ndarray:
@@ -444,10 +445,13 @@ class VidSituFrameLoader:
 
     def _decode(self, clip_id: str, times: np.ndarray) -> list[np.ndarray | None]:
         if self.video_dir is not None:
-            if self._reformatter is None:
+            # A forked dataloader worker must not reuse a swscale context its parent created: measured, the worker
+            # then hangs inside sws_scale. Hence one context per process, as for the unseeded generator.
+            if self._reformatter is None or self._reformatter_pid != os.getpid():
                 from av.video.reformatter import VideoReformatter
 
                 self._reformatter = VideoReformatter()
+                self._reformatter_pid = os.getpid()
             return decode_mp4_at(
                 video_path(self.video_dir, clip_id),
                 times.tolist(),

@@ -61,7 +61,7 @@ class BaseClipArguments:
     max_text_length: int = field(default=77, metadata={"help": "Tokenizer/position limit (CLIP's 77; SRL prompts need up to ~70)."})
     # Optimisation.
     train_seed: int = field(default=0)
-    max_steps: int = field(default=600)
+    max_steps: int = field(default=480)
     batch_size: int = field(default=256)
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=0.1)

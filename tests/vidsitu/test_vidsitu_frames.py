@@ -128,6 +128,18 @@ def test_unseeded_workers_do_not_share_the_jitter_state(index_release):
     assert clone._rng is None  # a worker gets a fresh generator
 
 
+def test_a_forked_worker_makes_its_own_swscale_context(index_release):
+    loader = VidSituFrameLoader(video_dir=index_release.video_dir)
+    clip_id = index_release.split_ids["train"][0]
+    first = loader.load(clip_id)[0]
+    parents = loader._reformatter
+    loader._reformatter_pid = -1  # what a forked dataloader worker sees: its parent's pid
+    again = loader.load(clip_id)[0]
+    assert loader._reformatter is not parents and loader._reformatter_pid == os.getpid()
+    np.testing.assert_array_equal(first, again)
+    assert pickle.loads(pickle.dumps(loader))._reformatter is None  # a spawned worker too
+
+
 def test_frame_size_and_channels_first_tensor(release, cache_dir):
     dataset = load_vidsitu(release.root, "train", video_dir=release.video_dir, frame_size=(16, 24), cache_dir=cache_dir)
     row = dataset[0]
