@@ -29,9 +29,11 @@ import bisect
 import logging
 import math
 import os
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -363,6 +365,9 @@ class VidSituFrameLoader:
         strict: raise on a missing/corrupt/short video (True) or mask the events and count it (False).
         tolerance_s: how far past the last frame a sampling time may fall and still use the last frame (S4).
         decode_threads: FFmpeg threads per decoder (1 is best when every dataloader worker decodes its own clip).
+        clip_threads: decode the clips of a batch (and apply ``image_transform`` to them) in this many threads of
+            the calling process. PyAV releases the GIL while it decodes, so with ``dataloader_num_workers=0`` this
+            uses idle cores without forking workers. The output is identical to ``clip_threads=1``.
         fallback_size: frame size for a clip that failed entirely in lenient mode when ``frame_size`` is None and no
             clip was decoded before in this process.
     """
@@ -379,6 +384,7 @@ class VidSituFrameLoader:
         strict: bool = True,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
         decode_threads: int = 1,
+        clip_threads: int = 1,
         fallback_size: tuple[int, int] = (224, 224),
     ):
         if (video_dir is None) == (frames_dir is None):
@@ -395,6 +401,7 @@ class VidSituFrameLoader:
         self.strict = strict
         self.tolerance_s = tolerance_s
         self.decode_threads = decode_threads
+        self.clip_threads = max(1, int(clip_threads))
         self.fallback_size = tuple(fallback_size)
         #: with a seed, jitter depends on (seed, epoch, clip id); see `set_epoch`
         self.epoch = 0
@@ -403,8 +410,11 @@ class VidSituFrameLoader:
         self._rng: np.random.Generator | None = None
         self._rng_pid: int | None = None
         self._last_size: tuple[int, int] | None = None
-        self._reformatter: Any = None  # PyAV swscale context, created per process (see `_decode`)
-        self._reformatter_pid: int | None = None
+        #: PyAV swscale contexts by (process id, thread id): one per thread, and never one a forked dataloader
+        #: worker inherited from its parent (measured: a worker can hang inside sws_scale otherwise)
+        self._reformatters: dict[tuple[int, int], Any] = {}
+        self._executor: ThreadPoolExecutor | None = None  # for clip_threads > 1, created per process
+        self._executor_pid: int | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Seeded jitter draws new sampling times each epoch (set before the epoch's dataloader workers start)."""
@@ -423,7 +433,8 @@ class VidSituFrameLoader:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_rng"], state["_rng_pid"], state["_reformatter"], state["_reformatter_pid"] = None, None, None, None
+        state["_rng"], state["_rng_pid"], state["_reformatters"] = None, None, {}
+        state["_executor"], state["_executor_pid"] = None, None
         return state
 
     def sample_times(self, clip_id: str = "") -> np.ndarray:
@@ -434,24 +445,44 @@ class VidSituFrameLoader:
     def load(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` bool for one clip."""
         times = self.sample_times(clip_id).reshape(-1)
+        return self._finish(clip_id, times, self._try_decode(clip_id, times))
+
+    def _try_decode(self, clip_id: str, times: np.ndarray) -> list[np.ndarray | None] | VidSituFormatError:
+        """`_decode`, returning a format error instead of raising it (so a worker thread can hand it back)."""
         try:
-            frames = self._decode(clip_id, times)
+            return self._decode(clip_id, times)
         except VidSituFormatError as error:
+            return error
+
+    def _finish(self, clip_id: str, times: np.ndarray,
+                decoded: list[np.ndarray | None] | VidSituFormatError) -> tuple[np.ndarray, np.ndarray]:
+        """Strict/lenient handling of a decoding error, then `_assemble` (always in the calling thread)."""
+        if isinstance(decoded, VidSituFormatError):
             if self.strict:
-                raise
-            self._count(error)
-            frames = [None] * len(times)
-        return self._assemble(clip_id, frames)
+                raise decoded
+            self._count(decoded)
+            decoded = [None] * len(times)
+        return self._assemble(clip_id, decoded)
+
+    def _map(self, function: Callable, items: list) -> list:
+        """`function` over `items`, in `clip_threads` threads when there is more than one item."""
+        if self.clip_threads == 1 or len(items) < 2:
+            return [function(item) for item in items]
+        if self._executor is None or self._executor_pid != os.getpid():
+            self._executor = ThreadPoolExecutor(self.clip_threads, thread_name_prefix="vidsitu-decode")
+            self._executor_pid = os.getpid()
+        return list(self._executor.map(function, items))
+
+    def _thread_reformatter(self):
+        key = (os.getpid(), threading.get_ident())
+        if key not in self._reformatters:
+            from av.video.reformatter import VideoReformatter
+
+            self._reformatters[key] = VideoReformatter()
+        return self._reformatters[key]
 
     def _decode(self, clip_id: str, times: np.ndarray) -> list[np.ndarray | None]:
         if self.video_dir is not None:
-            # A forked dataloader worker must not reuse a swscale context its parent created: measured, the worker
-            # then hangs inside sws_scale. Hence one context per process, as for the unseeded generator.
-            if self._reformatter is None or self._reformatter_pid != os.getpid():
-                from av.video.reformatter import VideoReformatter
-
-                self._reformatter = VideoReformatter()
-                self._reformatter_pid = os.getpid()
             return decode_mp4_at(
                 video_path(self.video_dir, clip_id),
                 times.tolist(),
@@ -459,7 +490,7 @@ class VidSituFrameLoader:
                 size=self.frame_size,
                 tolerance_s=self.tolerance_s,
                 threads=self.decode_threads,
-                reformatter=self._reformatter,
+                reformatter=self._thread_reformatter(),
             )
         numbers = frame_numbers_at(
             times.tolist(), list_frame_numbers(self.frames_dir, clip_id), tolerance_s=self.tolerance_s
@@ -522,17 +553,22 @@ class VidSituFrameLoader:
             return batch
         import torch
 
-        pixel_values, masks = [], []
-        for clip_id in batch["clip_id"]:
-            frames, event_mask = self.load(clip_id)
-            if self.image_transform is not None:
-                flat = frames.reshape(-1, *frames.shape[2:])
-                result = self.image_transform(flat)
-                transformed = result if isinstance(result, torch.Tensor) else torch.as_tensor(np.asarray(result))
-                pixel_values.append(transformed.reshape(NUM_EVENTS, self.frames_per_event, *transformed.shape[1:]))
-            else:
-                pixel_values.append(torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 1, 4, 2, 3))))
-            masks.append(torch.from_numpy(event_mask))
+        clip_ids = list(batch["clip_id"])
+        # Sampling times, error handling and assembly stay in this thread (in clip order: they touch the generator,
+        # the lenient-mode counts and the last-size fallback); decoding and the image transform are pure per clip.
+        times = [self.sample_times(clip_id).reshape(-1) for clip_id in clip_ids]
+        decoded = self._map(lambda item: self._try_decode(*item), list(zip(clip_ids, times)))
+        loaded = [self._finish(clip_id, t, d) for clip_id, t, d in zip(clip_ids, times, decoded)]
+
+        def to_pixels(frames: np.ndarray):
+            if self.image_transform is None:
+                return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 1, 4, 2, 3)))
+            result = self.image_transform(frames.reshape(-1, *frames.shape[2:]))
+            transformed = result if isinstance(result, torch.Tensor) else torch.as_tensor(np.asarray(result))
+            return transformed.reshape(NUM_EVENTS, self.frames_per_event, *transformed.shape[1:])
+
+        pixel_values = self._map(to_pixels, [frames for frames, _ in loaded])
+        masks = [torch.from_numpy(event_mask) for _, event_mask in loaded]
         return {**batch, "pixel_values_videos": pixel_values, "event_mask": masks}
 
     def __repr__(self) -> str:

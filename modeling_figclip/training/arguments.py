@@ -77,6 +77,10 @@ class DataArguments:
     max_train_clips: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
     max_eval_clips: int | None = field(default=None, metadata={"help": "Use only the first N evaluation clips."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "Decoding workers per process."})
+    decode_clip_threads: int = field(
+        default=1, metadata={"help": "Threads decoding a batch's clips in the loading process (PyAV releases the GIL): "
+                                     "uses idle cores when dataloader_num_workers is 0. Same frames as 1."}
+    )
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF cache)."})
     dataset_name: str = field(default="VidSitu", metadata={"help": "Dataset name shown in the model card."})
     synthetic_num_train: int = field(default=48, metadata={"help": "Embedded default: synthetic training clips."})

@@ -75,6 +75,7 @@ def load_split(
         seed=seed,
         image_transform=clip_image_transform(image_processor),
         strict=data_args.strict,
+        clip_threads=data_args.decode_clip_threads,
     )
     return VidSituSplit(dataset.with_transform(loader), loader, skipped, text_dataset=dataset)
 

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..cli_utils import RecipeError, load_recipe_yaml
@@ -227,31 +227,83 @@ def write_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
     return paths
 
 
-def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
-    """The embedded default: world → base (cached) → FiGCLIP adaptation → evaluation → report. CLI flags override
-    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`);
-    `--ablation NAME` applies what `recipes/ablations/NAME.yaml` changes (see `ablation_overrides`)."""
+def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state=None):
+    """Parse the toy recipe plus `argv` (and `--ablation`), build or reuse world and base, and point the recipe at
+    them: ``(model_args, data_args, training_args, ablation, ablation_overrides, assets)``."""
     from accelerate import PartialState
 
     from modeling_figclip.cli_utils import parse_recipe_args
 
-    from . import DataArguments, FigClipTrainingArguments, ModelArguments, train_figclip
+    from . import DataArguments, FigClipTrainingArguments, ModelArguments
 
-    started = time.perf_counter()
-    argv, ablation = _pop_ablation(list(argv))
+    argv, ablation, base_max_steps = _pop_demo_flags(list(argv))
     recipe = load_recipe_yaml(TOY_RECIPE)
     overrides = ablation_overrides(ablation) if ablation else []
     model_args, data_args, training_args, _ = parse_recipe_args(
         (ModelArguments, DataArguments, FigClipTrainingArguments), [*overrides, *argv], defaults=recipe
     )
     settings = settings or ToyDemoSettings()
-    state = PartialState()
-    with state.main_process_first():
+    if base_max_steps is not None:
+        if base_max_steps < 1:
+            raise RecipeError(f"--base_max_steps must be >= 1, got {base_max_steps}")
+        default_dir = ToyDemoSettings().base_dir
+        base_dir = settings.base_dir if settings.base_dir != default_dir else f"{default_dir}_{base_max_steps}steps"
+        settings = replace(settings, base_dir=base_dir, base_args=[*settings.base_args, "--max_steps", str(base_max_steps)])
+    with (state or PartialState()).main_process_first():
         assets = prepare_world_and_base(settings, log=log)
     model_args.model_name_or_path = assets["base_dir"]
     data_args.vidsitu_dir, data_args.video_dir = assets["vidsitu_dir"], assets["video_dir"]
     data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(settings.world_dir, "datasets_cache")
     training_args.recipe_path = TOY_RECIPE if not ablation else f"{TOY_RECIPE} + ablation {ablation}"
+    return model_args, data_args, training_args, ablation, overrides, assets
+
+
+#: Recipe fields that say where and under which name a run writes, not what it trains.
+_RUN_LOCATION_FIELDS = {"output_dir", "run_name", "overwrite_output_dir", "recipe_path", "push_to_hub", "hub_model_id",
+                        "hub_private_repo", "report_to", "logging_steps"}
+
+
+def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
+    """The report of the earlier toy run in `run_dir`, if it trained exactly what `argv` would (same recipe fields
+    apart from where it writes, same world fingerprint, same base checkpoint); raises `RecipeError` saying what
+    differs otherwise. Lets `run_toy_ablations` take the full-recipe row from the default run instead of training it
+    again. (FiGCLIP source changes are not part of the check: rerun after editing the trainer.)"""
+    path = os.path.join(run_dir, "report.json")
+    if not os.path.isfile(path):
+        raise RecipeError(f"No toy-world report at {path}: run `python recipes/train_figclip.py` first.")
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    model_args, data_args, training_args, ablation, _, assets = _configure_run(argv, settings, log)
+    wanted = {**asdict(model_args), **asdict(data_args), **asdict(training_args)}
+    wanted = json.loads(json.dumps({k: v for k, v in wanted.items() if k not in _RUN_LOCATION_FIELDS}, default=str))
+    settings_then = report.get("settings", {})
+    ran = {k: v for k, v in settings_then.get("figclip_recipe", {}).items() if k not in _RUN_LOCATION_FIELDS}
+    differences = sorted(k for k in set(wanted) | set(ran) if wanted.get(k) != ran.get(k))
+    if ablation is not None or settings_then.get("ablation") is not None:
+        differences.append("ablation")
+    if settings_then.get("world_fingerprint") != assets["manifest"]["fingerprint"]:
+        differences.append("world_fingerprint")
+    if settings_then.get("base_pretraining", {}).get("cache_key") != assets["base_report"].get("cache_key"):
+        differences.append("base checkpoint")
+    if differences:
+        raise RecipeError(f"{path} ran a different recipe (differs in: {', '.join(differences)}); not reusing it.")
+    log(f"[toy_ablations] reusing the full-recipe run {run_dir} (same recipe, world and base)")
+    return report
+
+
+
+def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
+    """The embedded default: world → base (cached) → FiGCLIP adaptation → evaluation → report. CLI flags override
+    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`);
+    `--ablation NAME` applies what `recipes/ablations/NAME.yaml` changes (see `ablation_overrides`)."""
+    from accelerate import PartialState
+
+    from . import train_figclip
+
+    started = time.perf_counter()
+    settings = settings or ToyDemoSettings()
+    state = PartialState()
+    model_args, data_args, training_args, ablation, overrides, assets = _configure_run(argv, settings, log, state)
     timings = {"world_and_base_s": round(time.perf_counter() - started, 1)}
 
     t0 = time.perf_counter()
@@ -279,6 +331,7 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
         "base_model": assets["base_dir"],
         "base_pretraining": {k: v for k, v in assets["base_report"].items() if not isinstance(v, (list, dict))},
         "base_heldout_web": assets["base_report"].get("heldout_web"),
+        "base_max_steps": assets["base_report"].get("args", {}).get("max_steps"),
         "figclip_adapter": os.path.abspath(result.output_dir),
         "figclip_recipe": {**asdict(model_args), **asdict(data_args), **asdict(training_args)},
         "figclip_validation": result.final_metrics,
@@ -322,12 +375,15 @@ def ablation_overrides(name: str) -> list[str]:
     return overrides
 
 
-def _pop_ablation(argv: list[str]) -> tuple[list[str], str | None]:
-    """Split `--ablation NAME` off the FiGCLIP flags (everything else goes to the recipe parser)."""
+def _pop_demo_flags(argv: list[str]) -> tuple[list[str], str | None, int | None]:
+    """Split the demo's own flags off the FiGCLIP flags (everything else goes to the recipe parser):
+    `--ablation NAME` and `--base_max_steps N` (pretraining steps of the base CLIP, default from
+    `recipes/toy/pretrain_base_clip.yaml`; a base with other steps is trained and cached next to the default one)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--ablation")
+    parser.add_argument("--base_max_steps", type=int)
     known, rest = parser.parse_known_args(argv)
-    return rest, known.ablation
+    return rest, known.ablation, known.base_max_steps
 
 
 def render_ablation_table(reports: dict[str, dict[str, Any]]) -> str:
@@ -343,11 +399,16 @@ def render_ablation_table(reports: dict[str, dict[str, Any]]) -> str:
 
 
 def run_toy_ablations(names: list[str], argv: list[str], output_dir: str = "outputs/figclip-toy-world-ablations",
-                      settings: ToyDemoSettings | None = None, log=print) -> dict[str, dict[str, Any]]:
+                      settings: ToyDemoSettings | None = None, log=print,
+                      full_run_dir: str | None = None) -> dict[str, dict[str, Any]]:
     """The full toy recipe and each ablation in `names` on the same (cached) world and base; writes
-    `ablations.json` and `ablations.md` to `output_dir` and returns the reports by run name."""
+    `ablations.json` and `ablations.md` to `output_dir` and returns the reports by run name. With `full_run_dir`
+    (e.g. the default run's `outputs/figclip-toy-world`) the full-recipe row is that run's report, checked by
+    `reusable_report`, instead of a new training run."""
     reports: dict[str, dict[str, Any]] = {}
-    for name in ["figclip", *names]:
+    if full_run_dir is not None:
+        reports["figclip"] = reusable_report(full_run_dir, argv, settings=settings, log=log)
+    for name in [*(["figclip"] if full_run_dir is None else []), *names]:
         run_argv = [*argv, "--output_dir", os.path.join(output_dir, name)]
         if name != "figclip":
             run_argv += ["--ablation", name]

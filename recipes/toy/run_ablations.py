@@ -2,7 +2,8 @@
 """Which FiGCLIP component buys what, in the toy world: the full toy recipe and the shipped ablation recipes.
 
     python recipes/toy/run_ablations.py [--ablations no_hard_negatives,no_contextualizer,clip_level_losses_only]
-                                        [--output_dir outputs/figclip-toy-world-ablations] [any FiGCLIP flag ...]
+                                        [--output_dir outputs/figclip-toy-world-ablations] [--full_run DIR]
+                                        [any FiGCLIP flag ...]
 
 Every run adapts the same cached world and base CLIP (see `recipes/train_figclip.py`'s embedded default) with
 `recipes/figclip_toy_world.yaml` plus what `recipes/ablations/{name}.yaml` changes relative to the paper recipe
@@ -26,11 +27,15 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--ablations", default=",".join(DEFAULT_ABLATIONS),
                         help=f"comma-separated, from: {', '.join(available_ablations())}")
     parser.add_argument("--output_dir", default="outputs/figclip-toy-world-ablations")
+    parser.add_argument("--full_run", default=None, metavar="DIR",
+                        help="take the full-recipe row from this earlier toy run (e.g. outputs/figclip-toy-world, "
+                             "what `python recipes/train_figclip.py` writes) if it ran the same recipe, world and "
+                             "base, instead of training it again")
     args, figclip_argv = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     names = [name.strip() for name in args.ablations.split(",") if name.strip()]
     try:
-        return run_toy_ablations(names, figclip_argv, output_dir=args.output_dir)
+        return run_toy_ablations(names, figclip_argv, output_dir=args.output_dir, full_run_dir=args.full_run)
     except (RecipeError, TrainingSetupError) as error:
         sys.exit(f"error: {error}")
 

@@ -75,6 +75,16 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     assert again["settings"]["ablation"] == "no_hard_negatives"
     assert again["settings"]["figclip_recipe"]["num_hard_negatives"] == 0
 
+    # The ablation table can take its full-recipe row from the first run, but only for the recipe that run trained.
+    messages = []
+    reused = toy_demo.reusable_report(output_dir, MINI_FIGCLIP, settings=mini_settings, log=messages.append)
+    assert reused["figclip"] == report["figclip"] and any("reusing the full-recipe run" in m for m in messages)
+    with pytest.raises(RecipeError, match="differs in: lora_r"):
+        toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--lora_r", "8"], settings=mini_settings, log=print)
+    with pytest.raises(RecipeError, match="num_hard_negatives.*ablation"):
+        toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--ablation", "no_hard_negatives"], settings=mini_settings,
+                                 log=print)
+
 
 def test_ablation_overrides_come_from_the_shipped_ablation_recipes():
     assert set(toy_demo.DEFAULT_ABLATIONS) <= set(available_ablations())
@@ -103,3 +113,29 @@ def test_ablation_table_has_a_row_per_run():
     assert lines[0].startswith("| run | role_swap | attribute_swap | verb_replace | order | web_R@1 |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| base CLIP", "| figclip", "| no_hard_negatives"]
     assert lines[3].split(" | ")[1] == "80.00" and lines[4].split(" | ")[1] == "70.00"
+
+
+def test_demo_flags_are_split_off_the_recipe_flags():
+    rest, ablation, base_steps = toy_demo._pop_demo_flags(
+        ["--max_steps", "5", "--ablation", "no_contextualizer", "--base_max_steps", "7", "--lora_r", "8"])
+    assert rest == ["--max_steps", "5", "--lora_r", "8"] and ablation == "no_contextualizer" and base_steps == 7
+    assert toy_demo._pop_demo_flags(["--max_steps", "5"]) == (["--max_steps", "5"], None, None)
+
+
+@pytest.mark.slow
+def test_vocabulary_diagnostic_covers_every_prompt_token(mini_settings, capsys):
+    import importlib.util
+
+    toy_demo.prepare_world_and_base(mini_settings, log=lambda message: None)
+    path = os.path.join(toy_demo.REPO_ROOT, "recipes", "toy", "diagnose_vocabulary.py")
+    spec = importlib.util.spec_from_file_location("figclip_toy_diagnose_vocabulary", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--world_dir", mini_settings.world_dir, "--base_dir", mini_settings.base_dir])
+    printed = capsys.readouterr().out
+    assert "| prompt token | in train prompts | in web corpus |" in printed and "| srl prompts |" in printed
+    assert result["num_prompt_tokens"] > 20  # the template, role nouns, entities, scenes
+    assert set(result["geometry"]) == {"srl_prompts", "natural_captions"}
+    assert all(0.0 <= value <= 100.0 for value in result["geometry"].values())
+    with pytest.raises(SystemExit, match="not found"):
+        module.main(["--world_dir", mini_settings.world_dir + "_missing", "--base_dir", mini_settings.base_dir])

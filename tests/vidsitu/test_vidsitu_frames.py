@@ -3,6 +3,7 @@
 import os
 import pickle
 import shutil
+import threading
 
 import av
 import numpy as np
@@ -132,12 +133,41 @@ def test_a_forked_worker_makes_its_own_swscale_context(index_release):
     loader = VidSituFrameLoader(video_dir=index_release.video_dir)
     clip_id = index_release.split_ids["train"][0]
     first = loader.load(clip_id)[0]
-    parents = loader._reformatter
-    loader._reformatter_pid = -1  # what a forked dataloader worker sees: its parent's pid
+    assert list(loader._reformatters) == [(os.getpid(), threading.get_ident())]
+    parents = loader._reformatters[(os.getpid(), threading.get_ident())]
+    # What a forked dataloader worker sees: its parent's contexts, under its parent's pid.
+    loader._reformatters = {(-1, key[1]): value for key, value in loader._reformatters.items()}
     again = loader.load(clip_id)[0]
-    assert loader._reformatter is not parents and loader._reformatter_pid == os.getpid()
+    assert loader._reformatters[(os.getpid(), threading.get_ident())] is not parents
     np.testing.assert_array_equal(first, again)
-    assert pickle.loads(pickle.dumps(loader))._reformatter is None  # a spawned worker too
+    assert pickle.loads(pickle.dumps(loader))._reformatters == {}  # a spawned worker starts with none
+
+
+@pytest.mark.parametrize("source", ["video_dir", "frames_dir"])
+def test_clip_threads_give_the_same_batch(index_release, source):
+    clip_ids = index_release.split_ids["train"][:3]
+    outputs = []
+    for threads in (1, 3):
+        loader = VidSituFrameLoader(**{source: getattr(index_release, source)}, jitter=True, seed=3,
+                                    clip_threads=threads, image_transform=lambda frames: frames.astype(np.float32) / 255)
+        outputs.append(loader({"clip_id": clip_ids}))
+    for single, threaded in zip(outputs[0]["pixel_values_videos"], outputs[1]["pixel_values_videos"]):
+        torch.testing.assert_close(single, threaded, rtol=0, atol=0)
+    assert all(torch.equal(a, b) for a, b in zip(outputs[0]["event_mask"], outputs[1]["event_mask"]))
+
+
+def test_clip_threads_keep_strict_and_lenient_errors(bad_videos):
+    video_dir = bad_videos[0]
+    clip_ids = ["v_good_seg_0_10", "v_corrupt_seg_0_10", "v_short_seg_0_10", "v_missing_seg_0_10"]
+    with pytest.raises(VidSituFormatError, match="v_corrupt_seg_0_10"):  # the first bad clip in batch order
+        VidSituFrameLoader(video_dir=video_dir, clip_threads=3)({"clip_id": clip_ids})
+    masks = {}
+    for threads in (1, 3):
+        lenient = VidSituFrameLoader(video_dir=video_dir, clip_threads=threads, strict=False, frame_size=(8, 8))
+        masks[threads] = [mask.tolist() for mask in lenient({"clip_id": clip_ids})["event_mask"]]
+        assert dict(lenient.stats) == {"corrupt_video": 1, "short_video": 1, "missing_video": 1}
+    assert masks[1] == masks[3]
+    assert masks[3][0] == [True] * 5 and not any(masks[3][1]) and not any(masks[3][3]) and 0 < sum(masks[3][2]) < 5
 
 
 def test_frame_size_and_channels_first_tensor(release, cache_dir):
