@@ -411,7 +411,8 @@ class VidSituFrameLoader:
         self._rng_pid: int | None = None
         self._last_size: tuple[int, int] | None = None
         #: PyAV swscale contexts by (process id, thread id): one per thread, and never one a forked dataloader
-        #: worker inherited from its parent (measured: a worker can hang inside sws_scale otherwise)
+        #: worker inherited from its parent (swscale state is not fork- or thread-safe; a forked eval worker was
+        #: once seen hanging inside sws_scale, cause not pinned down)
         self._reformatters: dict[tuple[int, int], Any] = {}
         self._executor: ThreadPoolExecutor | None = None  # for clip_threads > 1, created per process
         self._executor_pid: int | None = None
