@@ -16,20 +16,11 @@ from .arguments import DataArguments
 
 @dataclass
 class VidSituSplit:
-    """A split with its lazy frame loader (kept so the trainer can set the loader's epoch).
-
-    Attributes:
-        dataset: rows with decoded frames (`pixel_values_videos`), through `frame_loader`.
-        frame_loader: the decoding transform.
-        skipped: the builder's lenient-mode summary.
-        text_dataset: the same rows without the transform: reading its text columns decodes no video (reading them
-            from `dataset` would decode every clip of the split in the calling process).
-    """
+    """A split with its lazy frame loader (kept so the trainer can set the loader's epoch)."""
 
     dataset: datasets.Dataset
     frame_loader: VidSituFrameLoader
     skipped: dict
-    text_dataset: datasets.Dataset
 
 
 def clip_image_transform(image_processor) -> Callable[[np.ndarray], torch.Tensor]:
@@ -77,7 +68,7 @@ def load_split(
         strict=data_args.strict,
         clip_threads=data_args.decode_clip_threads,
     )
-    return VidSituSplit(dataset.with_transform(loader), loader, skipped, text_dataset=dataset)
+    return VidSituSplit(dataset.with_transform(loader), loader, skipped)
 
 
 def collate_clips(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -259,7 +259,7 @@ class FigClipTrainer:
         unwrapped = accelerator.unwrap_model(model)
         was_training = model.training
         model.eval()
-        prompts = sorted({e["prompt"] for row in self.eval_split.text_dataset["events"] for e in row})
+        prompts = sorted({e["prompt"] for row in self.eval_split.dataset["events"] for e in row})
         prompt_index = {p: i for i, p in enumerate(prompts)}
         if self.use_text_cache:
             self.text_cache.fill(unwrapped, prompts)
