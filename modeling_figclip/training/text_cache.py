@@ -3,9 +3,10 @@
 FiGCLIP keeps CLIP's text tower frozen, so an event prompt or hard negative always has the same embedding. Each
 process computes the embeddings of the strings it meets (batched, in eval mode, without gradients) once and reuses
 them every epoch. Processes never exchange embeddings: the computation is deterministic and independent of which
-strings share a batch (every string is padded to the same length), so the same string gets the same embedding on
-every process and after a resume ("recomputed identically"), and string keys are content hashes, identical
-everywhere, which the loss uses to recognise duplicate texts across the gathered global batch.
+strings share a batch (every text-tower call has the same shape, `batch_size` strings of `max_length` tokens), so the
+same string gets the same embedding on every process and after a resume ("recomputed identically"), and string keys
+are content hashes, identical everywhere, which the loss uses to recognise duplicate texts across the gathered global
+batch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class TextEmbeddingCache:
 
     Args:
         tokenizer: the model's CLIP tokenizer.
-        batch_size: strings encoded per text-encoder call when filling the cache.
+        batch_size: rows of every text-encoder call when filling the cache (a short last chunk is padded with
+            empty strings, so the shape never changes).
         max_length: token truncation (CLIP: 77).
     """
 
@@ -61,17 +63,19 @@ class TextEmbeddingCache:
         try:
             for start in range(0, len(missing), self.batch_size):
                 chunk = missing[start : start + self.batch_size]
-                # Pad to the fixed length, not the batch's longest: with batch-dependent padding a string's embedding
-                # differs in the last bits with the strings it happens to be batched with, which breaks bit-exact
-                # resumption and multi-process equality (the cache is filled in a different order there).
+                # One shape for every call: pad to the fixed length, not the batch's longest, and fill a short last
+                # chunk up to `batch_size` with empty strings. Measured: both the padded length and the number of
+                # rows change a string's embedding in the last bits (BLAS picks other kernels), which would break
+                # bit-exact resumption and multi-process equality (the cache is filled in other chunks there).
+                rows = chunk + [""] * (self.batch_size - len(chunk))
                 encoded = self.tokenizer(
-                    chunk, padding="max_length", truncation=True, max_length=self.max_length, return_tensors="pt"
+                    rows, padding="max_length", truncation=True, max_length=self.max_length, return_tensors="pt"
                 )
                 features = model.get_text_features(
                     input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device)
                 )
                 embeddings = F.normalize(to_embedding_tensor(features).float(), dim=-1).cpu()
-                self._embeddings.update(zip(chunk, embeddings))
+                self._embeddings.update(zip(chunk, embeddings[: len(chunk)]))
         finally:
             model.train(was_training)
 
