@@ -391,6 +391,8 @@ class VidSituFrameLoader:
             raise ValueError("Give exactly one of video_dir (mp4 clips) and frames_dir (JPEG frame folders)")
         if frames_per_event < 1:
             raise ValueError(f"frames_per_event must be >= 1, got {frames_per_event}")
+        if clip_threads < 1:
+            raise ValueError(f"clip_threads must be >= 1, got {clip_threads}")
         self.video_dir = os.fspath(video_dir) if video_dir is not None else None
         self.frames_dir = os.fspath(frames_dir) if frames_dir is not None else None
         self.frames_per_event = frames_per_event
@@ -401,7 +403,7 @@ class VidSituFrameLoader:
         self.strict = strict
         self.tolerance_s = tolerance_s
         self.decode_threads = decode_threads
-        self.clip_threads = max(1, int(clip_threads))
+        self.clip_threads = int(clip_threads)
         self.fallback_size = tuple(fallback_size)
         #: with a seed, jitter depends on (seed, epoch, clip id); see `set_epoch`
         self.epoch = 0

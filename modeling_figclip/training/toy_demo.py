@@ -258,9 +258,9 @@ def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state
     return model_args, data_args, training_args, ablation, overrides, assets
 
 
-#: Recipe fields that say where and under which name a run writes, not what it trains.
-_RUN_LOCATION_FIELDS = {"output_dir", "run_name", "overwrite_output_dir", "recipe_path", "push_to_hub", "hub_model_id",
-                        "hub_private_repo", "report_to", "logging_steps"}
+def _recipe_record(model_args, data_args, training_args) -> dict[str, Any]:
+    """All recipe fields of a run, as `settings.figclip_recipe` of its report."""
+    return {**asdict(model_args), **asdict(data_args), **asdict(training_args)}
 
 
 def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
@@ -274,7 +274,8 @@ def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | N
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
     model_args, data_args, training_args, ablation, _, assets = _configure_run(argv, settings, log)
-    wanted = {**asdict(model_args), **asdict(data_args), **asdict(training_args)}
+    wanted = _recipe_record(model_args, data_args, training_args)
+    # Through JSON as `write_report` stores it, so tuples and paths compare like the stored values.
     wanted = json.loads(json.dumps({k: v for k, v in wanted.items() if k not in _RUN_LOCATION_FIELDS}, default=str))
     settings_then = report.get("settings", {})
     ran = {k: v for k, v in settings_then.get("figclip_recipe", {}).items() if k not in _RUN_LOCATION_FIELDS}
@@ -289,7 +290,6 @@ def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | N
         raise RecipeError(f"{path} ran a different recipe (differs in: {', '.join(differences)}); not reusing it.")
     log(f"[toy_ablations] reusing the full-recipe run {run_dir} (same recipe, world and base)")
     return report
-
 
 
 def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
@@ -333,7 +333,7 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
         "base_heldout_web": assets["base_report"].get("heldout_web"),
         "base_max_steps": assets["base_report"].get("args", {}).get("max_steps"),
         "figclip_adapter": os.path.abspath(result.output_dir),
-        "figclip_recipe": {**asdict(model_args), **asdict(data_args), **asdict(training_args)},
+        "figclip_recipe": _recipe_record(model_args, data_args, training_args),
         "figclip_validation": result.final_metrics,
         "timings": timings,
     }
@@ -350,6 +350,9 @@ ABLATIONS_DIR = os.path.join(REPO_ROOT, "recipes", "ablations")
 PAPER_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_vitb32_vidsitu.yaml")
 #: Fields that say where a run writes, not what it trains: never carried over from a paper ablation.
 _NOT_METHOD = {"output_dir", "run_name", "hub_model_id"}
+#: Fields `reusable_report` ignores: where, under which name and how verbosely a run writes, not what it trains.
+_RUN_LOCATION_FIELDS = _NOT_METHOD | {"overwrite_output_dir", "recipe_path", "push_to_hub", "hub_private_repo",
+                                      "report_to", "logging_steps"}
 DEFAULT_ABLATIONS = ("no_hard_negatives", "no_contextualizer", "clip_level_losses_only")
 
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = CLIPModel.from_pretrained(args.base_dir).eval()
     vocabulary = vocabulary_table(tokenizer, args.world_dir, config)
     unseen = [row for row in vocabulary if row[2] == 0]
-    print(f"| prompt token | in train prompts | in web corpus |\n|---|---|---|")
+    print("| prompt token | in train prompts | in web corpus |\n|---|---|---|")
     for token, in_prompts, in_web in vocabulary[: max(10, len(unseen))]:
         print(f"| {token} | {in_prompts} | {in_web} |")
     print(f"\n{len(unseen)} of {len(vocabulary)} prompt tokens never occur in the web corpus.\n")

@@ -168,6 +168,8 @@ def test_clip_threads_keep_strict_and_lenient_errors(bad_videos):
         assert dict(lenient.stats) == {"corrupt_video": 1, "short_video": 1, "missing_video": 1}
     assert masks[1] == masks[3]
     assert masks[3][0] == [True] * 5 and not any(masks[3][1]) and not any(masks[3][3]) and 0 < sum(masks[3][2]) < 5
+    with pytest.raises(ValueError, match="clip_threads must be >= 1, got 0"):
+        VidSituFrameLoader(video_dir=video_dir, clip_threads=0)
 
 
 def test_frame_size_and_channels_first_tensor(release, cache_dir):
