@@ -124,13 +124,8 @@ def test_demo_flags_are_split_off_the_recipe_flags():
 
 @pytest.mark.slow
 def test_vocabulary_diagnostic_covers_every_prompt_token(mini_settings, capsys):
-    import importlib.util
-
     toy_demo.prepare_world_and_base(mini_settings, log=lambda message: None)
-    path = os.path.join(toy_demo.REPO_ROOT, "recipes", "toy", "diagnose_vocabulary.py")
-    spec = importlib.util.spec_from_file_location("figclip_toy_diagnose_vocabulary", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load_recipe_script("diagnose_vocabulary")
     result = module.main(["--world_dir", mini_settings.world_dir, "--base_dir", mini_settings.base_dir])
     printed = capsys.readouterr().out
     assert "| prompt token | in train prompts | in web corpus |" in printed and "| srl prompts |" in printed
@@ -138,4 +133,45 @@ def test_vocabulary_diagnostic_covers_every_prompt_token(mini_settings, capsys):
     assert set(result["geometry"]) == {"srl_prompts", "natural_captions"}
     assert all(0.0 <= value <= 100.0 for value in result["geometry"].values())
     with pytest.raises(SystemExit, match="not found"):
+        module.main(["--world_dir", mini_settings.world_dir + "_missing", "--base_dir", mini_settings.base_dir])
+
+
+def _load_recipe_script(name: str):
+    import importlib.util
+
+    path = os.path.join(toy_demo.REPO_ROOT, "recipes", "toy", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"figclip_toy_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_verb_readout_separates_separable_features_and_not_noise():
+    import torch
+
+    module = _load_recipe_script("diagnose_verbs")
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(220) % 11
+    separable = torch.nn.functional.one_hot(labels, 11).float() + 0.05 * torch.randn(220, 11, generator=generator)
+    assert module.linear_readout(separable, labels, separable, labels) == (100.0, 100.0)
+    noise_train, noise_test = torch.randn(220, 11, generator=generator), torch.randn(220, 11, generator=generator)
+    assert module.linear_readout(noise_train, labels, noise_test, labels)[1] < 30.0  # chance is 9.1 %
+
+
+@pytest.mark.slow
+def test_verb_diagnostic_reproduces_the_benchmark_score(mini_settings, capsys):
+    toy_demo.prepare_world_and_base(mini_settings, log=lambda message: None)
+    module = _load_recipe_script("diagnose_verbs")
+    result = module.main(["--world_dir", mini_settings.world_dir, "--base_dir", mini_settings.base_dir,
+                          "--adapter_dir", mini_settings.world_dir + "_no_adapter"])
+    printed = capsys.readouterr().out
+    assert "| frozen text tower: cos(prompt, negative) | mean | min |" in printed and "| pixels |" in printed
+    assert set(result["verb_replace_fit"]) == {"base CLIP / train", "base CLIP / benchmark"}
+    # The diagnostic rebuilds the benchmark's items from the world's clips; on the benchmark clips it must score
+    # exactly what the SugarCrepe evaluator scores on the written files.
+    benchmarks_dir = os.path.join(mini_settings.world_dir, "benchmarks")
+    scored = toy_demo.evaluate_on_world(mini_settings.base_dir, benchmarks_dir, 16, keys=("verb_replace",))
+    assert result["verb_replace_fit"]["base CLIP / benchmark"]["all"] == scored["verb_replace"]
+    assert all(-1.0 <= value <= 1.0 for value in result["text_similarity"].values())
+    with pytest.raises(SystemExit, match="no world"):
         module.main(["--world_dir", mini_settings.world_dir + "_missing", "--base_dir", mini_settings.base_dir])
