@@ -69,14 +69,14 @@ def text_similarity(encoder: ClipEncoder, clips: list[ClipSpec], seed: int) -> d
     return result
 
 
-def verb_replace_fit(encoder: ClipEncoder, clips: list[ClipSpec], frames: np.ndarray, seed: int) -> dict[str, float]:
-    """``verb_replace`` accuracy (%) over all items and per true verb, on `clips` (their benchmark frames).
+def verb_replace_fit(encoder: ClipEncoder, clips: list[ClipSpec], images: torch.Tensor, seed: int) -> dict[str, float]:
+    """``verb_replace`` accuracy (%) over all items and per true verb, on `clips`; `images` are the embeddings of
+    their benchmark frames (`_image_embeddings` of `_frames(clips)`, one row per event).
 
     `seed` draws the replacement verbs; with the world seed and the benchmark clips these are exactly the
     benchmark's items (`write_benchmark_files` passes the world seed too).
     """
-    items = list(verb_replace_items(clips, seed)[0].values())
-    images = _image_embeddings(encoder, frames)  # one row per event, in item order
+    items = list(verb_replace_items(clips, seed)[0].values())  # one item per event, in the rows' order
     table = encoder.encode_texts([text for item in items for text in (item["caption"], item["negative_caption"])])
     true = (images * table.lookup([item["caption"] for item in items])).sum(dim=-1)
     false = (images * table.lookup([item["negative_caption"] for item in items])).sum(dim=-1)
@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit(f"error: no world in {args.world_dir} or no base CLIP in {args.base_dir}; "
                  "build them first (python recipes/train_figclip.py)")
     config = WorldConfig(**manifest["config"])
-    torch.manual_seed(0)
     models = {"base CLIP": _encoder(args.base_dir)}
     if os.path.isdir(args.adapter_dir):
         models["FiGCLIP"] = _encoder(args.adapter_dir)
@@ -146,7 +145,10 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("verb-role swap", "role swap"):
         print(f"| {name} | {similarity[f'{name} mean']:.4f} | {similarity[f'{name} min']:.4f} |")
 
-    fit = {f"{model} / {split}": verb_replace_fit(encoder, splits[split], frames[split], config.seed)
+    # Each model embeds each split's frames once; the fit and the readout below both use these.
+    images = {(model, split): _image_embeddings(encoder, frames[split]) for model, encoder in models.items()
+              for split in splits}
+    fit = {f"{model} / {split}": verb_replace_fit(encoder, splits[split], images[model, split], config.seed)
            for model, encoder in models.items() for split in splits}
     verbs = [verb for verb in VERB_IDS if verb in next(iter(fit.values()))]
     print("\n| verb_replace (%) | all | " + " | ".join(v.split(".")[0] for v in verbs) + " |")
@@ -156,8 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     features = {"pixels": {split: torch.from_numpy(frames[split].reshape(len(frames[split]), -1)).float() / 255.0
                            for split in splits}}
-    for model, encoder in models.items():
-        features[f"{model} image embedding"] = {split: _image_embeddings(encoder, frames[split]) for split in splits}
+    for model in models:
+        features[f"{model} image embedding"] = {split: images[model, split] for split in splits}
     readout = {name: linear_readout(f["train"], labels["train"], f["benchmark"], labels["benchmark"])
                for name, f in features.items()}
     majority = 100.0 * torch.bincount(labels["benchmark"]).max().item() / len(labels["benchmark"])
