@@ -14,7 +14,14 @@ from .builder import VidSituBuilder, VidSituConfig, load_vidsitu
 from .frames import VidSituFrameLoader, event_sample_times
 from .lexicon import VerbFrame, VerbLexicon, build_verb_lexicon
 from .negatives import event_rng, verb_role_negatives
-from .prompts import clean_role_description, clean_verb_lemma, parse_role_key, srl_prompt, verb_only_prompt
+from .prompts import (
+    clean_role_description,
+    clean_verb_lemma,
+    no_template_prompt,
+    parse_role_key,
+    srl_prompt,
+    verb_only_prompt,
+)
 from .reader import parse_annotation, parse_event, read_annotated_split
 from .schema import FEATURES, SPLITS, VidSituFormatError
 from .synthetic import (
@@ -51,6 +58,7 @@ __all__ = [
     "read_annotated_split",
     "srl_prompt",
     "verb_only_prompt",
+    "no_template_prompt",
     "verb_role_negatives",
     "write_frame_folder",
     "write_mp4",

@@ -42,7 +42,7 @@ import numpy as np
 
 from .frames import DEFAULT_TOLERANCE_S, VidSituFrameLoader, check_video
 from .lexicon import VerbLexicon, build_verb_lexicon
-from .negatives import PROMPT_STYLES, event_rng, negatives_from_template, srl_template
+from .negatives import PROMPT_STYLES, event_rng, negatives_from_template, prompt_template
 from .prompts import verb_only_prompt
 from .reader import (
     IssueLog,
@@ -89,7 +89,8 @@ class VidSituConfig(datasets.BuilderConfig):
             aliases such as ``validation``); None prepares all five.
         num_negatives: verb-role negatives per event (paper: 4). 0 disables them.
         negatives_seed: seed of the negatives; each event's draw depends only on (seed, clip id, event index).
-        prompt_style: ``"srl"`` (paper template) or ``"verb_only"`` (ablation); sets ``prompt`` and the negatives.
+        prompt_style: ``"srl"`` (paper template), ``"verb_only"`` or ``"no_template"`` (ablations); sets ``prompt``
+            and the negatives.
         strict: raise `VidSituFormatError` on any malformed record or missing video (True), or skip the clip and
             count it in `VidSituBuilder.skipped_summary`, which is also logged (False).
         lexicon: where the verb-frame lexicon for negatives comes from: None builds it from ``data_dir``'s **train**
@@ -353,9 +354,9 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
             for index, event in enumerate(clip.events):
                 lemma = event["verb_lemma"]
                 only = verb_only_prompt(lemma)
-                if style == "srl":
+                if style != "verb_only":
                     # One template serves the positive and every negative (see negatives.srl_template).
-                    template, numbered = srl_template(event["roles"])
+                    template, numbered = prompt_template(event["roles"], style)
                     prompt = template.format(
                         lemma, *[r["description"] for r in event["roles"] if r["short"] in numbered]
                     )

@@ -25,7 +25,9 @@ Rules (N1–N6):
   ``negative_prompts`` has length ``<= num_negatives``).
 
 With ``prompt_style="verb_only"`` the negatives are verb-only prompts of other verbs (N1 does not apply: any verb
-with another lemma is a candidate).
+with another lemma is a candidate). With ``prompt_style="no_template"`` (role values without the template's words,
+`prompts.no_template_prompt`) a negative is the candidate's lemma with the same values, drawn from the same
+candidates as the SRL negatives (N1), so the two styles differ only in wording.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from .lexicon import VerbLexicon
 from .prompts import join_prompt, role_clause, verb_only_prompt
 
-PROMPT_STYLES = ("srl", "verb_only")
+PROMPT_STYLES = ("srl", "verb_only", "no_template")
 
 
 class EventRandom:
@@ -90,7 +92,7 @@ def verb_role_negatives(
         n: the number of negatives wanted.
         rng: anything with a ``random()`` method (`event_rng`, `random.Random`), an int seed, or None (seed 0).
             Use `event_rng` for order-independent negatives.
-        prompt_style: ``"srl"`` (full prompts) or ``"verb_only"``.
+        prompt_style: ``"srl"`` (full prompts), ``"verb_only"`` or ``"no_template"``.
 
     Returns:
         ``min(n, #usable candidates)`` distinct prompts, none equal to the positive.
@@ -103,8 +105,8 @@ def verb_role_negatives(
         rng = random.Random(rng or 0)
 
     lemma = event["verb_lemma"]
-    if prompt_style == "srl":
-        template, numbered = srl_template(event["roles"])
+    if prompt_style in ("srl", "no_template"):
+        template, numbered = prompt_template(event["roles"], prompt_style)
         descriptions = [role["description"] for role in event["roles"] if role["short"].startswith("Arg")]
         positive = template.format(lemma, *descriptions)
     else:
@@ -156,6 +158,18 @@ def negatives_from_template(
         if len(negatives) == n:
             break
     return negatives
+
+
+def prompt_template(roles: Sequence[Mapping], prompt_style: str = "srl") -> tuple[str, tuple[str, ...]]:
+    """`srl_template` for ``"srl"``; for ``"no_template"`` the same fields over the bare values (``"{0}, man, …"``:
+    the descriptions, fields 1.., are not in the text, but the numbered arguments still pick the candidates)."""
+    if prompt_style == "srl":
+        return srl_template(roles)
+    if prompt_style != "no_template":
+        raise ValueError(f"no prompt template for prompt_style {prompt_style!r}")
+    values = [role["value"].replace("{", "{{").replace("}", "}}") for role in roles]
+    numbered = tuple(role["short"] for role in roles if role["short"].startswith("Arg"))
+    return ", ".join(["{0}", *values]), numbered
 
 
 def srl_template(roles: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:

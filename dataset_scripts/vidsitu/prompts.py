@@ -221,6 +221,22 @@ def _clause_of(role: Mapping[str, str]) -> str:
     return role_clause(role["short"], description, role["value"])
 
 
+def no_template_prompt(event: EventLike) -> str:
+    """The no-template ablation prompt: the verb lemma and the role values in role order, comma-separated, with
+    none of the template's words (``"walk, man with short hair wearing collared shirt, forward, slowly,
+    apartment"``).
+
+    It carries the same annotation as `srl_prompt` (which value fills which role is given by position only) in the
+    register of web alt-text; the ablation asks how much of what FiGCLIP learns, and forgets, comes from the
+    template's wording.
+
+    Args:
+        event: an event (parsed or raw, see `srl_prompt`).
+    """
+    event = _as_parsed_event(event)
+    return ", ".join([event["verb_lemma"], *(role["value"] for role in event["roles"])])
+
+
 def verb_only_prompt(event_or_lemma: EventLike | str) -> str:
     """The verb-only ablation prompt, ``"In this photo, the action is {verb}"``.
 

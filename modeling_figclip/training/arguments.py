@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
+
 
 @dataclass
 class ModelArguments:
@@ -71,7 +73,7 @@ class DataArguments:
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
     num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
     negatives_seed: int = field(default=0, metadata={"help": "Seed of the (deterministic) negative sampling."})
-    prompt_style: str = field(default="srl", metadata={"help": "srl (paper) | verb_only (ablation)."})
+    prompt_style: str = field(default="srl", metadata={"help": "srl (paper) | verb_only | no_template (ablations)."})
     temporal_jitter: bool = field(default=True, metadata={"help": "Random sampling times inside events for training."})
     strict: bool = field(default=True, metadata={"help": "Bad annotation/video: error (True) or skip and count (False)."})
     max_train_clips: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
@@ -90,8 +92,8 @@ class DataArguments:
         # The command line can only spell "no evaluation" as a string.
         if isinstance(self.eval_split, str) and self.eval_split.lower() in {"", "none", "null"}:
             self.eval_split = None
-        if self.prompt_style not in {"srl", "verb_only"}:
-            raise ValueError(f"prompt_style must be srl or verb_only, got {self.prompt_style!r}.")
+        if self.prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {self.prompt_style!r}.")
         if self.num_hard_negatives < 0 or self.frames_per_event < 1:
             raise ValueError("num_hard_negatives must be >= 0 and frames_per_event >= 1.")
 

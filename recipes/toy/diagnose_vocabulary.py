@@ -7,9 +7,12 @@
    A token that never occurs there reaches the frozen text tower with its random initial embedding; real CLIP has
    seen every English word of the template.
 2. **Text geometry**: web-caption retrieval (R@1, %) over the benchmark clips when a clip's embedding is the mean
-   text embedding of its five event SRL prompts (or of its five natural captions) instead of its frames. FiGCLIP
-   pulls the frame embeddings towards the SRL prompts through a frozen text tower, so this bounds, roughly, how much
-   web retrieval an adapter that matches its prompts perfectly can keep.
+   text embedding of five texts about its events instead of its frames: the training prompts in each
+   ``prompt_style`` (``srl``, the paper's; ``no_template``; ``verb_only``), natural captions, the bare role values,
+   and — the reference — fresh web-style captions of the events, the register the base was trained on. FiGCLIP
+   pulls the frame embeddings towards its prompts through a frozen text tower, so the prompt rows bound, roughly,
+   how much web retrieval an adapter that matches its prompts perfectly can keep; the reference row shows how much
+   the tower's own register would allow.
 
 Prints both as tables; reads only files the world and base recipes write.
 """
@@ -22,13 +25,17 @@ import csv
 import json
 import os
 import sys
+from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, CLIPModel
 
 from dataset_scripts.toy_world import WorldConfig
-from dataset_scripts.toy_world.text import natural_caption, srl_prompt
+from dataset_scripts.toy_world.grammar import ClipSpec
+from dataset_scripts.toy_world.text import event_args, natural_caption, srl_prompt, vidsitu_event, web_caption
+from dataset_scripts.vidsitu.prompts import no_template_prompt, verb_only_prompt
 from dataset_scripts.toy_world.world import PRETRAIN_DIRNAME, split_clips
 from modeling_figclip.utils import to_embedding_tensor
 
@@ -48,9 +55,41 @@ def vocabulary_table(tokenizer, world_dir: str, config: WorldConfig) -> list[tup
     return sorted(rows, key=lambda row: (row[2], -row[1]))
 
 
+#: `text_geometry`'s text forms: result key -> table label.
+TEXT_FORMS = {
+    "web_captions": "fresh web-style captions (the base's own register)",
+    "srl_prompts": "SRL prompts (prompt_style srl, the paper's)",
+    "no_template_prompts": "no-template prompts (prompt_style no_template)",
+    "verb_only_prompts": "verb-only prompts (prompt_style verb_only)",
+    "natural_captions": "natural captions",
+    "role_values": "role values only (no verb, no template)",
+}
+
+
+def event_texts(config: WorldConfig) -> dict[str, Callable[[ClipSpec, int], str]]:
+    """The texts `text_geometry` compares (keys of `TEXT_FORMS`), each ``(clip, event index) -> str``: the training
+    prompt of each ``prompt_style``, made by the VidSitu builder's own functions from the event's official record;
+    natural captions; the bare role values; and fresh web-style captions of the event (seeded apart from the
+    benchmark's queries)."""
+    rng = np.random.default_rng([config.seed, 1])
+
+    def record(clip: ClipSpec, index: int) -> dict:
+        return vidsitu_event(clip, index, clip.clip_id)
+
+    return {
+        "web_captions": lambda clip, i: web_caption(clip, rng, clip.events[i]),
+        "srl_prompts": lambda clip, i: srl_prompt(clip, clip.events[i]),
+        "no_template_prompts": lambda clip, i: no_template_prompt(record(clip, i)),
+        "verb_only_prompts": lambda clip, i: verb_only_prompt(record(clip, i)),
+        "natural_captions": lambda clip, i: natural_caption(clip, clip.events[i]),
+        "role_values": lambda clip, i: ", ".join(value for _, value in event_args(clip, clip.events[i])),
+    }
+
+
 @torch.no_grad()
 def text_geometry(model, tokenizer, world_dir: str, config: WorldConfig, batch_size: int = 256) -> dict[str, float]:
-    """Web-caption R@1 (%) when a benchmark clip is represented by the mean embedding of its prompts/captions."""
+    """Web-caption R@1 (%) when a benchmark clip is represented by the mean embedding of one text per event, for
+    each text form of `event_texts`."""
 
     def encode(texts: list[str]) -> torch.Tensor:
         chunks = []
@@ -65,8 +104,8 @@ def text_geometry(model, tokenizer, world_dir: str, config: WorldConfig, batch_s
         queries = {row["video_id"]: row["sentence"] for row in csv.DictReader(handle)}
     queries = encode([queries[f"video{i}"] for i in range(len(clips))])
     results = {}
-    for name, describe in (("srl_prompts", srl_prompt), ("natural_captions", natural_caption)):
-        texts = [describe(clip, event) for clip in clips for event in clip.events]
+    for name, describe in event_texts(config).items():
+        texts = [describe(clip, index) for clip in clips for index in range(len(clip.events))]
         clip_embeds = F.normalize(encode(texts).view(len(clips), len(clips[0].events), -1).mean(dim=1), dim=-1)
         hits = (queries @ clip_embeds.T).argmax(dim=1) == torch.arange(len(clips))
         results[name] = round(100.0 * hits.float().mean().item(), 2)
@@ -93,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
     geometry = text_geometry(model, tokenizer, args.world_dir, config)
     print("| clip embedding = mean text embedding of its events' | web-caption R@1 (%) |\n|---|---|")
     for name, value in geometry.items():
-        print(f"| {name.replace('_', ' ')} | {value:.2f} |")
+        print(f"| {TEXT_FORMS[name]} | {value:.2f} |")
     return {"unseen_prompt_tokens": [row[0] for row in unseen], "num_prompt_tokens": len(vocabulary), "geometry": geometry}
 
 

@@ -128,12 +128,33 @@ def test_vocabulary_diagnostic_covers_every_prompt_token(mini_settings, capsys):
     module = _load_recipe_script("diagnose_vocabulary")
     result = module.main(["--world_dir", mini_settings.world_dir, "--base_dir", mini_settings.base_dir])
     printed = capsys.readouterr().out
-    assert "| prompt token | in train prompts | in web corpus |" in printed and "| srl prompts |" in printed
+    assert "| prompt token | in train prompts | in web corpus |" in printed 
     assert result["num_prompt_tokens"] > 20  # the template, role nouns, entities, scenes
-    assert set(result["geometry"]) == {"srl_prompts", "natural_captions"}
+    assert set(result["geometry"]) == set(module.TEXT_FORMS)
+    assert "| SRL prompts (prompt_style srl, the paper's) |" in printed
     assert all(0.0 <= value <= 100.0 for value in result["geometry"].values())
     with pytest.raises(SystemExit, match="not found"):
         module.main(["--world_dir", mini_settings.world_dir + "_missing", "--base_dir", mini_settings.base_dir])
+
+
+@pytest.mark.slow
+def test_vocabulary_diagnostic_prompts_are_the_builders_training_prompts(mini_settings, tmp_path):
+    """The geometry rows stand for the prompts FiGCLIP trains on in each prompt_style: same text, event by event."""
+    from dataset_scripts.toy_world.world import split_clips
+    from dataset_scripts.vidsitu import load_vidsitu
+
+    assets = toy_demo.prepare_world_and_base(mini_settings, log=lambda message: None)
+    module = _load_recipe_script("diagnose_vocabulary")
+    config = module.world_config(mini_settings.world_dir)
+    clips = {clip.clip_id: clip for clip in split_clips(config, "train", config.num_train_clips)}
+    texts = module.event_texts(config)
+    for style in ("srl", "no_template", "verb_only"):
+        rows = load_vidsitu(assets["vidsitu_dir"], "train", prompt_style=style, decode_frames=False,
+                            check_videos=False, cache_dir=str(tmp_path / style))
+        for row in rows.select(range(3)):
+            clip = clips[row["clip_id"]]
+            assert [event["prompt"] for event in row["events"]] == [
+                texts[f"{style}_prompts"](clip, index) for index in range(len(clip.events))]
 
 
 def _load_recipe_script(name: str):

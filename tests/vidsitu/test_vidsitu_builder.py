@@ -16,6 +16,7 @@ from dataset_scripts.vidsitu import (
     event_rng,
     load_vidsitu,
     srl_prompt,
+    no_template_prompt,
     verb_only_prompt,
     verb_role_negatives,
     write_release,
@@ -125,6 +126,15 @@ def test_test_splits_have_ids_only(release, cache_dir):
         assert dataset["events"] == [[], []] and dataset.features == FEATURES
     with pytest.raises(ValueError, match="Unknown VidSitu split"):
         load_vidsitu(release.root, "test", cache_dir=cache_dir)
+
+
+def test_no_template_style(release, cache_dir):
+    train = load_vidsitu(release.root, "train", prompt_style="no_template", cache_dir=cache_dir)
+    srl = load_vidsitu(release.root, "train", cache_dir=cache_dir)
+    for event, srl_event in zip(train[0]["events"], srl[0]["events"]):
+        assert event["prompt"] == no_template_prompt(event)
+        assert len(event["negative_prompts"]) == len(srl_event["negative_prompts"]) > 0
+        assert all(n.split(", ", 1)[1] == event["prompt"].split(", ", 1)[1] for n in event["negative_prompts"])
 
 
 def test_verb_only_style_and_no_negatives(release, cache_dir):

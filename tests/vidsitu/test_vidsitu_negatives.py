@@ -10,6 +10,7 @@ from dataset_scripts.vidsitu import (
     VerbLexicon,
     build_verb_lexicon,
     event_rng,
+    no_template_prompt,
     parse_event,
     srl_prompt,
     verb_only_prompt,
@@ -169,6 +170,19 @@ def test_verb_only_negatives():
     assert verb_only_prompt(PAPER_EVENT) not in negatives
     with pytest.raises(ValueError):
         verb_role_negatives(parse_event(PAPER_EVENT), lexicon, prompt_style="llama")
+
+
+def test_no_template_negatives_swap_the_verb_only_and_use_the_srl_candidates():
+    lexicon = _lexicon(*REAL_LOOKING_EVENTS, PAPER_EVENT, _jog())
+    event = parse_event(PAPER_EVENT)
+    negatives = verb_role_negatives(event, lexicon, n=4, rng=0, prompt_style="no_template")
+    srl_negatives = verb_role_negatives(event, lexicon, n=4, rng=0)
+    values = no_template_prompt(event).split(", ", 1)[1]
+    assert negatives and len(negatives) == len(srl_negatives)
+    assert all(negative.split(", ", 1)[1] == values for negative in negatives)  # N2: values kept verbatim
+    # Same candidates in the same order as the SRL negatives (N1, N5): only the wording differs.
+    assert [n.split(", ", 1)[0] for n in negatives] == [n.split("the action is ")[1].split(" ")[0] for n in srl_negatives]
+    assert no_template_prompt(event) not in negatives
 
 
 def test_braces_in_values_are_safe():

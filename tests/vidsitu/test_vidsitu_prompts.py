@@ -12,6 +12,7 @@ from dataset_scripts.vidsitu import (
     parse_event,
     parse_role_key,
     srl_prompt,
+    no_template_prompt,
     verb_only_prompt,
 )
 from dataset_scripts.vidsitu.prompts import clean_value, join_prompt
@@ -181,6 +182,14 @@ def test_modifiers_and_scene_have_no_article():
     assert ", direction is forward," in prompt and ", manner is slowly," in prompt
     assert "and scene of the event is apartment." in prompt
     assert "the direction" not in prompt
+
+
+def test_no_template_prompt_keeps_the_values_in_role_order_and_drops_every_template_word():
+    assert no_template_prompt(PAPER_EVENT) == "walk, man with short hair wearing collared shirt, forward, slowly, apartment"
+    prompt = no_template_prompt(parse_event(REAL_LOOKING_EVENTS[4]))
+    assert prompt.startswith("pull, ")
+    template_words = {"photo", "action", "where", "scene", "event"}
+    assert not template_words & set(prompt.replace(",", " ").split())
 
 
 def test_verb_only_prompt():
