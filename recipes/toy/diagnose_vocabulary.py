@@ -9,7 +9,8 @@
 2. **Text geometry**: web-caption retrieval (R@1, %) over the benchmark clips when a clip's embedding is the mean
    text embedding of five texts about its events instead of its frames: the training prompts in each
    ``prompt_style`` (``srl``, the paper's; ``no_template``; ``verb_only``), natural captions, the bare role values,
-   and — the reference — fresh web-style captions of the events, the register the base was trained on. FiGCLIP
+   and — the reference — fresh web-style captions of the events, the register the base was trained on (naming
+   everything in view, or only the event's participants, as the annotation does). FiGCLIP
    pulls the frame embeddings towards its prompts through a frozen text tower, so the prompt rows bound, roughly,
    how much web retrieval an adapter that matches its prompts perfectly can keep; the reference row shows how much
    the tower's own register would allow.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -58,6 +60,7 @@ def vocabulary_table(tokenizer, world_dir: str, config: WorldConfig) -> list[tup
 #: `text_geometry`'s text forms: result key -> table label.
 TEXT_FORMS = {
     "web_captions": "fresh web-style captions (the base's own register)",
+    "web_captions_participants": "fresh web-style captions naming only the event's participants",
     "srl_prompts": "SRL prompts (prompt_style srl, the paper's)",
     "no_template_prompts": "no-template prompts (prompt_style no_template)",
     "verb_only_prompts": "verb-only prompts (prompt_style verb_only)",
@@ -70,7 +73,7 @@ def event_texts(config: WorldConfig) -> dict[str, Callable[[ClipSpec, int], str]
     """The texts `text_geometry` compares (keys of `TEXT_FORMS`), each ``(clip, event index) -> str``: the training
     prompt of each ``prompt_style``, made by the VidSitu builder's own functions from the event's official record;
     natural captions; the bare role values; and fresh web-style captions of the event (seeded apart from the
-    benchmark's queries)."""
+    benchmark's queries), naming everything in view or, like the annotation, only the event's participants."""
     rng = np.random.default_rng([config.seed, 1])
 
     def record(clip: ClipSpec, index: int) -> dict:
@@ -78,6 +81,8 @@ def event_texts(config: WorldConfig) -> dict[str, Callable[[ClipSpec, int], str]
 
     return {
         "web_captions": lambda clip, i: web_caption(clip, rng, clip.events[i]),
+        "web_captions_participants": lambda clip, i: web_caption(
+            dataclasses.replace(clip, cast=clip.participants(clip.events[i])), rng, clip.events[i]),
         "srl_prompts": lambda clip, i: srl_prompt(clip, clip.events[i]),
         "no_template_prompts": lambda clip, i: no_template_prompt(record(clip, i)),
         "verb_only_prompts": lambda clip, i: verb_only_prompt(record(clip, i)),
