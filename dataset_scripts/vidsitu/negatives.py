@@ -105,7 +105,7 @@ def verb_role_negatives(
         rng = random.Random(rng or 0)
 
     lemma = event["verb_lemma"]
-    if prompt_style in ("srl", "no_template"):
+    if prompt_style != "verb_only":
         template, numbered = prompt_template(event["roles"], prompt_style)
         descriptions = [role["description"] for role in event["roles"] if role["short"].startswith("Arg")]
         positive = template.format(lemma, *descriptions)
@@ -167,7 +167,7 @@ def prompt_template(roles: Sequence[Mapping], prompt_style: str = "srl") -> tupl
         return srl_template(roles)
     if prompt_style != "no_template":
         raise ValueError(f"no prompt template for prompt_style {prompt_style!r}")
-    values = [role["value"].replace("{", "{{").replace("}", "}}") for role in roles]
+    values = [_escape_braces(role["value"]) for role in roles]
     numbered = tuple(role["short"] for role in roles if role["short"].startswith("Arg"))
     return ", ".join(["{0}", *values]), numbered
 
@@ -178,10 +178,15 @@ def srl_template(roles: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:
     clauses and all values are baked in, so each negative is one ``format`` call."""
     clauses, numbered = [], []
     for role in roles:
-        value = role["value"].replace("{", "{{").replace("}", "}}")
+        value = _escape_braces(role["value"])
         if role["short"].startswith("Arg"):
             numbered.append(role["short"])
             clauses.append(f"the {{{len(numbered)}}} is {value}")
         else:
-            clauses.append(role_clause(role["short"], role["description"].replace("{", "{{").replace("}", "}}"), value))
+            clauses.append(role_clause(role["short"], _escape_braces(role["description"]), value))
     return join_prompt("{0}", clauses), tuple(numbered)
+
+
+def _escape_braces(text: str) -> str:
+    """Annotation text as a literal inside a `str.format` template (a value may contain ``{`` or ``}``)."""
+    return text.replace("{", "{{").replace("}", "}}")

@@ -37,8 +37,8 @@ from transformers import AutoTokenizer, CLIPModel
 from dataset_scripts.toy_world import WorldConfig
 from dataset_scripts.toy_world.grammar import ClipSpec
 from dataset_scripts.toy_world.text import event_args, natural_caption, srl_prompt, vidsitu_event, web_caption
-from dataset_scripts.vidsitu.prompts import no_template_prompt, verb_only_prompt
 from dataset_scripts.toy_world.world import PRETRAIN_DIRNAME, split_clips
+from dataset_scripts.vidsitu.prompts import no_template_prompt, verb_only_prompt
 from modeling_figclip.utils import to_embedding_tensor
 
 

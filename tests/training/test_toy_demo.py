@@ -128,7 +128,7 @@ def test_vocabulary_diagnostic_covers_every_prompt_token(mini_settings, capsys):
     module = _load_recipe_script("diagnose_vocabulary")
     result = module.main(["--world_dir", mini_settings.world_dir, "--base_dir", mini_settings.base_dir])
     printed = capsys.readouterr().out
-    assert "| prompt token | in train prompts | in web corpus |" in printed 
+    assert "| prompt token | in train prompts | in web corpus |" in printed
     assert result["num_prompt_tokens"] > 20  # the template, role nouns, entities, scenes
     assert set(result["geometry"]) == set(module.TEXT_FORMS)
     assert "| SRL prompts (prompt_style srl, the paper's) |" in printed

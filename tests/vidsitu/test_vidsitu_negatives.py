@@ -191,3 +191,6 @@ def test_braces_in_values_are_safe():
     assert verb_role_negatives(parse_event(event), lexicon, n=1, rng=0) == [
         "In this photo, the action is jog where, the jogger is man {with} braces, and manner is {0}."
     ]
+    assert verb_role_negatives(parse_event(event), lexicon, n=1, rng=0, prompt_style="no_template") == [
+        "jog, man {with} braces, {0}"
+    ]

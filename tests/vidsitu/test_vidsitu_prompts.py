@@ -9,10 +9,10 @@ from dataset_scripts.vidsitu import (
     VidSituFormatError,
     clean_role_description,
     clean_verb_lemma,
+    no_template_prompt,
     parse_event,
     parse_role_key,
     srl_prompt,
-    no_template_prompt,
     verb_only_prompt,
 )
 from dataset_scripts.vidsitu.prompts import clean_value, join_prompt
