@@ -59,16 +59,40 @@ def event_sample_times(
     event_seconds: float = EVENT_SECONDS,
 ) -> np.ndarray:
     """Sampling times in seconds, shape ``(num_events, frames_per_event)`` (rules S1–S2)."""
+    offsets = segment_offsets(frames_per_event, jitter=jitter, rng=rng, num_events=num_events)
+    return segment_starts(frames_per_event, num_events, event_seconds) + offsets * (event_seconds / frames_per_event)
+
+
+def segment_offsets(
+    frames_per_event: int = 4,
+    *,
+    jitter: bool = False,
+    rng: np.random.Generator | None = None,
+    num_events: int = NUM_EVENTS,
+) -> np.ndarray:
+    """Where in its segment each frame is taken, as a fraction in [0, 1), shape ``(num_events, frames_per_event)``:
+    0.5 (the centre) for evaluation, one uniform draw per segment from ``rng`` for training (S2). The frame cache
+    (`frame_cache`) makes the same draws to pick among its stored candidate times."""
     if frames_per_event < 1:
         raise ValueError(f"frames_per_event must be >= 1, got {frames_per_event}")
     if jitter:
         rng = rng if rng is not None else np.random.default_rng()
-        offsets = rng.random((num_events, frames_per_event))
-    else:
-        offsets = np.full((num_events, frames_per_event), 0.5)
+        return rng.random((num_events, frames_per_event))
+    return np.full((num_events, frames_per_event), 0.5)
+
+
+def segment_starts(
+    frames_per_event: int = 4, num_events: int = NUM_EVENTS, event_seconds: float = EVENT_SECONDS
+) -> np.ndarray:
+    """Start time in seconds of every segment, shape ``(num_events, frames_per_event)`` (S1)."""
     segment = event_seconds / frames_per_event
-    starts = np.arange(num_events)[:, None] * event_seconds + np.arange(frames_per_event)[None, :] * segment
-    return starts + offsets * segment
+    return np.arange(num_events)[:, None] * event_seconds + np.arange(frames_per_event)[None, :] * segment
+
+
+def jitter_generator(seed: int, epoch: int, clip_id: str) -> np.random.Generator:
+    """The generator of a clip's seeded jitter: a pure function of ``(seed, epoch, clip_id)``, so the times do not
+    depend on the dataloader worker, the batch order or worker restarts (shared by the frame loader and the cache)."""
+    return np.random.default_rng([seed, epoch, zlib.crc32(clip_id.encode())])
 
 
 def frame_path(frames_dir: str, clip_id: str, frame_number: int) -> str:
@@ -83,6 +107,20 @@ def video_path(video_dir: str, clip_id: str) -> str:
 
 def _event_of(flat_index: int, frames_per_event: int) -> str:
     return EVENT_NAMES[flat_index // frames_per_event] if flat_index // frames_per_event < NUM_EVENTS else "?"
+
+
+def incomplete_clip_error(
+    source: str, clip_id: str, missing: Sequence[int], num_times: int, frames_per_event: int
+) -> VidSituFormatError:
+    """The ``short_video`` error of a clip with no frame at the flat sampling indices ``missing`` (S4)."""
+    return VidSituFormatError(
+        f"video too short or incomplete: no frame for {len(missing)} of {num_times} sampling times",
+        file=source,
+        clip_id=clip_id,
+        event=_event_of(missing[0], frames_per_event),
+        field="frames",
+        reason="short_video",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -425,8 +463,7 @@ class VidSituFrameLoader:
 
     def _generator(self, clip_id: str) -> np.random.Generator:
         if self.seed is not None:
-            # A pure function of (seed, epoch, clip): reproducible whatever the worker count, order or restarts.
-            return np.random.default_rng([self.seed, self.epoch, zlib.crc32(clip_id.encode())])
+            return jitter_generator(self.seed, self.epoch, clip_id)
         # Unseeded: one generator per process. A forked dataloader worker must not reuse the parent's state (the
         # classic duplicated-augmentation bug), hence the pid check.
         if self._rng is None or self._rng_pid != os.getpid():
@@ -484,6 +521,17 @@ class VidSituFrameLoader:
             self._reformatters[key] = VideoReformatter()
         return self._reformatters[key]
 
+    def decode_at(self, clip_id: str, times: Sequence[float] | np.ndarray) -> list[np.ndarray | None]:
+        """The frames shown at ``times`` (seconds) of a clip, uint8 ``(H, W, 3)`` at ``frame_size`` (S3–S4); None for
+        times past the end of a short video. Frames shown at several times are the same array object. Raises
+        `VidSituFormatError` (``missing_video`` / ``corrupt_video``) whatever ``strict`` is: the frame cache builds
+        on this with the loader's own decoding."""
+        return self._decode(clip_id, np.asarray(times, dtype=float).reshape(-1))
+
+    def source_of(self, clip_id: str) -> str:
+        """The file or folder a clip's frames come from (named in errors)."""
+        return video_path(self.video_dir, clip_id) if self.video_dir else os.path.join(self.frames_dir, clip_id)
+
     def _decode(self, clip_id: str, times: np.ndarray) -> list[np.ndarray | None]:
         if self.video_dir is not None:
             return decode_mp4_at(
@@ -512,15 +560,7 @@ class VidSituFrameLoader:
         per_event = self.frames_per_event
         missing = [index for index, frame in enumerate(frames) if frame is None]
         if missing:
-            source = video_path(self.video_dir, clip_id) if self.video_dir else os.path.join(self.frames_dir, clip_id)
-            error = VidSituFormatError(
-                f"video too short or incomplete: no frame for {len(missing)} of {len(frames)} sampling times",
-                file=source,
-                clip_id=clip_id,
-                event=_event_of(missing[0], per_event),
-                field="frames",
-                reason="short_video",
-            )
+            error = incomplete_clip_error(self.source_of(clip_id), clip_id, missing, len(frames), per_event)
             if self.strict:
                 raise error
             if len(missing) < len(frames):
