@@ -10,12 +10,13 @@ Quick start::
     print(train[0]["events"][0]["prompt"], train[0]["pixel_values_videos"].shape)  # (5, 4, 3, 64, 64)
 """
 
-from .builder import VidSituBuilder, VidSituConfig, load_vidsitu
+from .builder import NEGATIVE_SAMPLING, PreparedSplit, VidSituBuilder, VidSituConfig, load_vidsitu, prepare_vidsitu
 from .frames import VidSituFrameLoader, event_sample_times
 from .lexicon import VerbFrame, VerbLexicon, build_verb_lexicon
-from .negatives import event_rng, verb_role_negatives
+from .negatives import NegativeDraw, NegativeSampler, draw_negatives, event_rng, verb_role_negatives
 from .prompts import (
     clean_role_description,
+    is_empty_value,
     clean_verb_lemma,
     no_template_prompt,
     parse_role_key,
@@ -24,6 +25,7 @@ from .prompts import (
 )
 from .reader import parse_annotation, parse_event, read_annotated_split
 from .schema import FEATURES, SPLITS, VidSituFormatError
+from .transforms import EpochNegatives, VidSituTransform, vidsitu_transform
 from .synthetic import (
     SyntheticRelease,
     default_frames_fn,
@@ -35,7 +37,16 @@ from .synthetic import (
 )
 
 __all__ = [
+    "EpochNegatives",
     "FEATURES",
+    "NEGATIVE_SAMPLING",
+    "NegativeDraw",
+    "NegativeSampler",
+    "PreparedSplit",
+    "VidSituTransform",
+    "draw_negatives",
+    "prepare_vidsitu",
+    "vidsitu_transform",
     "SPLITS",
     "SyntheticRelease",
     "VerbFrame",
@@ -54,6 +65,7 @@ __all__ = [
     "make_synthetic_annotations",
     "parse_annotation",
     "parse_event",
+    "is_empty_value",
     "parse_role_key",
     "read_annotated_split",
     "srl_prompt",

@@ -42,7 +42,7 @@ import numpy as np
 
 from .frames import DEFAULT_TOLERANCE_S, VidSituFrameLoader, check_video
 from .lexicon import VerbLexicon, build_verb_lexicon
-from .negatives import PROMPT_STYLES, event_rng, negatives_from_template, prompt_template
+from .negatives import PROMPT_STYLES, NegativeSampler, event_rng, negatives_from_template, positive_template
 from .prompts import verb_only_prompt
 from .reader import (
     IssueLog,
@@ -53,6 +53,7 @@ from .reader import (
     read_split_ids,
     resolve_annotations_dir,
 )
+from .transforms import EpochNegatives, VidSituTransform
 from .schema import (
     ANNOTATED_SPLITS,
     FEATURES,
@@ -69,6 +70,8 @@ from .schema import (
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILENAME = "vidsitu_summary.json"
+#: ``negative_sampling`` of `load_vidsitu`: the prepared draw on every access, or a fresh draw every epoch (paper).
+NEGATIVE_SAMPLING = ("fixed", "per_epoch")
 _CITATION = """\
 @inproceedings{sadhu2021visual,
   title={Visual Semantic Role Labeling for Video Understanding},
@@ -263,7 +266,7 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
         lexicon = (
             self._get_lexicon(annotations_dir) if split in ANNOTATED_SPLITS and self.config.num_negatives else None
         )
-        make_row = self._row_maker(lexicon)
+        make_row = self._row_maker(lexicon, summary)
         for index, clip in enumerate(clips):
             yield _key(index), make_row(clip)
 
@@ -345,35 +348,30 @@ class VidSituBuilder(datasets.GeneratorBasedBuilder):
             kept.append(clip)
         return kept
 
-    def _row_maker(self, lexicon: VerbLexicon | None) -> Callable[[ParsedClip], dict]:
-        """The hot path: plain dicts and strings, no per-event validation (already done by the reader)."""
+    def _row_maker(self, lexicon: VerbLexicon | None, summary: ReadSummary) -> Callable[[ParsedClip], dict]:
+        """The hot path: plain dicts and strings, no per-event validation (already done by the reader). Counts each
+        event's negatives fill level (rule N7) in ``summary``."""
         style, num_negatives, seed = self.config.prompt_style, self.config.num_negatives, self.config.negatives_seed
+        fill_levels = summary.negative_fill_levels
 
         def make_row(clip: ParsedClip) -> dict:
             events = []
             for index, event in enumerate(clip.events):
                 lemma = event["verb_lemma"]
-                only = verb_only_prompt(lemma)
-                if style != "verb_only":
-                    # One template serves the positive and every negative (see negatives.srl_template).
-                    template, numbered = prompt_template(event["roles"], style)
-                    prompt = template.format(
-                        lemma, *[r["description"] for r in event["roles"] if r["short"] in numbered]
-                    )
-                else:
-                    template, numbered, prompt = None, (), only
-                negatives = (
-                    negatives_from_template(
+                # One template serves the positive and every negative (see negatives.srl_template).
+                template, numbered, prompt = positive_template(event, style)
+                negatives: list[str] = []
+                if lexicon is not None:
+                    draw = negatives_from_template(
                         template, numbered, lemma, prompt, lexicon, num_negatives, event_rng(seed, clip.clip_id, index)
                     )
-                    if lexicon is not None
-                    else []
-                )
+                    negatives = draw.prompts
+                    fill_levels["short" if draw.fill_level is None else draw.fill_level] += 1
                 events.append(
                     {
                         **event,
                         "prompt": prompt,
-                        "verb_only_prompt": only,
+                        "verb_only_prompt": verb_only_prompt(lemma),
                         "negative_prompts": negatives,
                         "verb_ids_10": clip.verb_ids_10[index] if clip.verb_ids_10 is not None else [],
                     }
@@ -400,52 +398,41 @@ def _key(index: int) -> Any:
     return key_class(0, index) if key_class is not None else index
 
 
-def load_vidsitu(
+@dataclass
+class PreparedSplit:
+    """One prepared VidSitu split: text rows (no frames), what lenient mode left out, and the negatives' sampler.
+
+    Attributes:
+        dataset: the rows (`schema.FEATURES`), without any transform.
+        summary: the split's `ReadSummary` as a dict (also when the rows come from the datasets cache).
+        negative_sampler: draws the split's negatives (`EpochNegatives` redraws them every epoch with it); None for
+            test splits and ``num_negatives=0``.
+    """
+
+    dataset: datasets.Dataset
+    summary: dict
+    negative_sampler: NegativeSampler | None
+
+
+def prepare_vidsitu(
     data_dir: str,
     split: str = "train",
     *,
     video_dir: str | None = None,
     frames_dir: str | None = None,
-    frames_per_event: int = 4,
     num_negatives: int = 4,
     negatives_seed: int = 0,
     prompt_style: str = "srl",
     strict: bool = True,
-    jitter: bool = False,
-    jitter_seed: int | None = None,
     lexicon: str | VerbLexicon | None = None,
-    image_transform: Callable[[np.ndarray], Any] | None = None,
-    frame_size: Sequence[int] | None = None,
-    decode_frames: bool = True,
     check_videos: bool = True,
     probe_videos: bool = False,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     cache_dir: str | None = None,
     keep_in_memory: bool | None = None,
-    return_summary: bool = False,
-) -> datasets.Dataset | tuple[datasets.Dataset, dict]:
-    """Prepare one VidSitu split and return it as a `datasets.Dataset` (one row per clip).
-
-    Args:
-        data_dir: the folder with ``vidsitu_annotations/`` (official names, as unzipped).
-        split: ``train``, ``valid`` (alias ``validation``), ``testvb``, ``testsrl`` or ``testevrel``.
-        video_dir: folder of trimmed ``{clip_id}.mp4`` clips, or
-        frames_dir: folder of ``{clip_id}/{clip_id}_%06d.jpg`` frame folders (30 fps). With either, a lazy
-            `VidSituFrameLoader` is attached (``with_transform``) that adds ``pixel_values_videos``
-            ``(5, frames_per_event, 3, H, W)`` uint8 (channels first) and ``event_mask`` ``(5,)`` on access.
-        frames_per_event: frames per 2 s event (paper: 4).
-        num_negatives, negatives_seed, prompt_style, strict, lexicon, check_videos, probe_videos, tolerance_s:
-            see `VidSituConfig`. ``strict`` also applies to decoding.
-        jitter: random sampling time inside each of an event's segments (training) instead of the centre.
-        jitter_seed: makes jitter reproducible (per dataloader worker); None draws fresh entropy.
-        image_transform: applied to each clip's frames (numpy ``(5 * frames_per_event, H, W, 3)`` uint8), e.g. the
-            CLIP image processor; its output is reshaped to ``(5, frames_per_event, ...)``.
-        frame_size: ``(H, W)`` to resize frames to while decoding (else native size).
-        decode_frames: set False to get the text columns only even when a video folder is given.
-        cache_dir: datasets cache folder (default ``~/.cache/huggingface/datasets``).
-        keep_in_memory: passed to ``as_dataset``.
-        return_summary: also return the lenient-mode summary of this split (see `VidSituBuilder.skipped_summary`).
-    """
+) -> PreparedSplit:
+    """Prepare one split's text rows (cached by `datasets`); see `load_vidsitu` for the arguments. Nothing is
+    decoded: `load_vidsitu` adds the on-access transforms."""
     split = canonical_split(split)
     if video_dir is not None and frames_dir is not None:
         raise ValueError("Give at most one of video_dir (mp4 clips) and frames_dir (JPEG frame folders)")
@@ -471,8 +458,78 @@ def load_vidsitu(
         dataset = datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES, split=split)
     else:
         dataset = builder.as_dataset(split=split, in_memory=keep_in_memory)
+    sampler = None
+    if split in ANNOTATED_SPLITS and num_negatives > 0:
+        sampler = NegativeSampler(builder.lexicon, num_negatives, negatives_seed, prompt_style)
+    return PreparedSplit(dataset, builder.skipped_summary.get(split, {}), sampler)
+
+
+def load_vidsitu(
+    data_dir: str,
+    split: str = "train",
+    *,
+    video_dir: str | None = None,
+    frames_dir: str | None = None,
+    frames_per_event: int = 4,
+    num_negatives: int = 4,
+    negatives_seed: int = 0,
+    negative_sampling: str = "fixed",
+    prompt_style: str = "srl",
+    strict: bool = True,
+    jitter: bool = False,
+    jitter_seed: int | None = None,
+    lexicon: str | VerbLexicon | None = None,
+    image_transform: Callable[[np.ndarray], Any] | None = None,
+    frame_size: Sequence[int] | None = None,
+    decode_frames: bool = True,
+    clip_threads: int = 1,
+    check_videos: bool = True,
+    probe_videos: bool = False,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    cache_dir: str | None = None,
+    keep_in_memory: bool | None = None,
+    return_summary: bool = False,
+) -> datasets.Dataset | tuple[datasets.Dataset, dict]:
+    """Prepare one VidSitu split and return it as a `datasets.Dataset` (one row per clip).
+
+    Args:
+        data_dir: the folder with ``vidsitu_annotations/`` (official names, as unzipped).
+        split: ``train``, ``valid`` (alias ``validation``), ``testvb``, ``testsrl`` or ``testevrel``.
+        video_dir: folder of trimmed ``{clip_id}.mp4`` clips, or
+        frames_dir: folder of ``{clip_id}/{clip_id}_%06d.jpg`` frame folders (30 fps). With either, a lazy
+            `VidSituFrameLoader` is attached (``with_transform``) that adds ``pixel_values_videos``
+            ``(5, frames_per_event, 3, H, W)`` uint8 (channels first) and ``event_mask`` ``(5,)`` on access.
+        frames_per_event: frames per 2 s event (paper: 4).
+        num_negatives, negatives_seed, prompt_style, strict, lexicon, check_videos, probe_videos, tolerance_s:
+            see `VidSituConfig`. ``strict`` also applies to decoding.
+        negative_sampling: ``"fixed"`` — every access returns the negatives drawn when the split was prepared — or
+            ``"per_epoch"`` — a fresh draw every epoch (the paper's; `transforms.EpochNegatives`), deterministic in
+            (seed, epoch, clip, event). Set the epoch with ``vidsitu_transform(dataset).set_epoch(epoch)``.
+        jitter: random sampling time inside each of an event's segments (training) instead of the centre.
+        jitter_seed: makes jitter reproducible (a function of seed, epoch and clip); None draws fresh entropy.
+        image_transform: applied to each clip's frames (numpy ``(5 * frames_per_event, H, W, 3)`` uint8), e.g. the
+            CLIP image processor; its output is reshaped to ``(5, frames_per_event, ...)``.
+        frame_size: ``(H, W)`` to resize frames to while decoding (else native size).
+        decode_frames: set False to get the text columns only even when a video folder is given.
+        clip_threads: decode a batch's clips in this many threads (see `VidSituFrameLoader`).
+        cache_dir: datasets cache folder (default ``~/.cache/huggingface/datasets``).
+        keep_in_memory: passed to ``as_dataset``.
+        return_summary: also return the lenient-mode summary of this split (see `VidSituBuilder.skipped_summary`).
+    """
+    if negative_sampling not in NEGATIVE_SAMPLING:
+        raise ValueError(f"negative_sampling must be one of {NEGATIVE_SAMPLING}, got {negative_sampling!r}")
+    prepared = prepare_vidsitu(
+        data_dir, split, video_dir=video_dir, frames_dir=frames_dir, num_negatives=num_negatives,
+        negatives_seed=negatives_seed, prompt_style=prompt_style, strict=strict, lexicon=lexicon,
+        check_videos=check_videos, probe_videos=probe_videos, tolerance_s=tolerance_s, cache_dir=cache_dir,
+        keep_in_memory=keep_in_memory,
+    )  # fmt: skip
+    negatives = None
+    if negative_sampling == "per_epoch" and prepared.negative_sampler is not None:
+        negatives = EpochNegatives(prepared.negative_sampler)
+    frames = None
     if decode_frames and (video_dir is not None or frames_dir is not None):
-        loader = VidSituFrameLoader(
+        frames = VidSituFrameLoader(
             video_dir=video_dir,
             frames_dir=frames_dir,
             frames_per_event=frames_per_event,
@@ -482,8 +539,11 @@ def load_vidsitu(
             image_transform=image_transform,
             strict=strict,
             tolerance_s=tolerance_s,
+            clip_threads=clip_threads,
         )
-        dataset = dataset.with_transform(loader)
+    dataset = prepared.dataset
+    if negatives is not None or frames is not None:
+        dataset = dataset.with_transform(VidSituTransform(negatives, frames))
     if return_summary:
-        return dataset, builder.skipped_summary.get(split, {})
+        return dataset, prepared.summary
     return dataset

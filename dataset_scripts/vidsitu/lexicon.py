@@ -36,13 +36,18 @@ class VerbFrame:
 
 
 class VerbLexicon:
-    """VerbID → `VerbFrame`, with a cached index of the verbs that can fill a given set of numbered arguments."""
+    """VerbID → `VerbFrame`, with a cached index of the lemmas that fit a given set of numbered arguments."""
 
     def __init__(self, frames: Iterable[VerbFrame]):
         # Sorted by VerbID so that candidate lists (hence seeded negatives) do not depend on file order.
         self._frames = {frame.verb_id: frame for frame in sorted(frames, key=lambda frame: frame.verb_id)}
         self._frame_tuple = tuple(self._frames.values())
-        self._candidates: dict = {}
+        self._levels: dict = {}
+        senses: dict[str, list[VerbFrame]] = defaultdict(list)
+        for frame in self._frame_tuple:
+            senses[frame.lemma_lower].append(frame)
+        #: lemma (lower-cased) -> its senses in VerbID order; lemmas in alphabetical order
+        self._lemmas: dict[str, tuple[VerbFrame, ...]] = {lemma: tuple(senses[lemma]) for lemma in sorted(senses)}
 
     @classmethod
     def from_events(cls, events: Iterable[Mapping]) -> VerbLexicon:
@@ -99,15 +104,28 @@ class VerbLexicon:
         """The verb-specific role descriptions of a VerbID, e.g. ``{"Arg0": "walker"}``."""
         return dict(self._frames[verb_id].roles)
 
-    def candidates(self, numbered_args: Iterable[str]) -> tuple[VerbFrame, ...]:
-        """Verbs whose frame has a description for every one of ``numbered_args`` (VerbID order; cached)."""
-        if not isinstance(numbered_args, tuple):
-            numbered_args = tuple(numbered_args)
-        found = self._candidates.get(numbered_args)  # called once per event: keyed on the tuple, no set building
+    @property
+    def num_lemmas(self) -> int:
+        """Distinct verb lemmas (a lemma with several senses, ``run.01``/``run.02``, counts once)."""
+        return len(self._lemmas)
+
+    def lemma_levels(self, numbered_args: tuple[str, ...]) -> tuple[tuple[tuple[VerbFrame, ...], ...], ...]:
+        """Lemmas by how well they fit an event's numbered arguments (cached; see `negatives` rules N1 and N7).
+
+        ``levels[k]`` holds, for every lemma whose best-fitting senses describe all but ``k`` of ``numbered_args``,
+        the tuple of those senses (VerbID order); lemmas are in alphabetical order. Every lemma is at exactly one
+        level, so ``sum(len(level) for level in levels) == num_lemmas``.
+        """
+        found = self._levels.get(numbered_args)
         if found is None:
             required = frozenset(numbered_args)
-            found = tuple(frame for frame in self._frame_tuple if required.issubset(frame.roles))
-            self._candidates[numbered_args] = found
+            by_level: list[list[tuple[VerbFrame, ...]]] = [[] for _ in range(len(required) + 1)]
+            for senses in self._lemmas.values():
+                missing = [len(required.difference(frame.roles)) for frame in senses]
+                best = min(missing)
+                by_level[best].append(tuple(frame for frame, count in zip(senses, missing) if count == best))
+            found = tuple(tuple(level) for level in by_level)
+            self._levels[numbered_args] = found
         return found
 
     # -- persistence --------------------------------------------------------------------------------------------------

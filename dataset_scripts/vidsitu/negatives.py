@@ -6,28 +6,33 @@ everything else::
     positive: In this photo, the action is walk where, the walker is man …, direction is forward, …
     negative: In this photo, the action is jog where, the jogger is man …, direction is forward, …
 
-Rules (N1–N6):
+Rules (N1–N8):
 
 - **N1** Candidates are lexicon verbs whose frame describes every numbered argument (Arg0..Arg5) the event uses, so
-  each of the event's nouns gets the candidate's own description (walker → jogger). Candidates that lack one of
-  those arguments are never used: keeping the positive's description ("the walker is …") would leak the positive
-  verb, and dropping the role would change the nouns.
+  each of the event's nouns gets the candidate's own description (walker → jogger). Keeping the positive's
+  description ("the walker is …") would leak the positive verb, and dropping the role would change the nouns.
 - **N2** Values (nouns) and the common roles — direction, manner, location, purpose, goal, scene — are kept
   verbatim, in the positive's order.
-- **N3** A candidate with the same lemma as the positive (another sense, ``run.01`` vs ``run.02``) is skipped: its
+- **N3** A verb with the same lemma as the positive (another sense, ``run.01`` vs ``run.02``) is never used: its
   prompt would read the same as the positive's.
 - **N4** No negative equals the positive and no two negatives are equal (checked on the final text).
-- **N5** Deterministic: the candidates are sampled without replacement by ``rng``; the builder derives it from
-  ``(seed, clip_id, event index)`` with `event_rng`, so the negatives do not depend on iteration order, sharding or
-  the number of processes.
-- **N6** **Too few candidates**: fewer than ``n`` negatives are returned (possibly none) — never padded with
-  duplicates or with weaker, non-verb negatives. Consumers must mask missing negatives (row field
-  ``negative_prompts`` has length ``<= num_negatives``).
+- **N5** Deterministic: the draw depends only on ``(seed, clip_id, event index)`` — and the epoch, when negatives are
+  redrawn every epoch (`EpochNegatives`) — through `event_rng`, never on iteration order, sharding or the number of
+  processes.
+- **N6** Lemmas first: the replacement **lemma** is drawn uniformly (without replacement) among the candidates, then
+  one of its fitting senses uniformly, so a lemma with many senses is not drawn more often.
+- **N7** Filling: when fewer than ``n`` lemmas satisfy N1, the draw continues with the most compatible lemmas — those
+  whose best sense misses one of the event's numbered arguments, then two, … (each level drawn as in N6). An
+  argument the replacement verb's frame does not describe reads as PropBank's generic name (``the agent is …``), never
+  the positive's description. So every event gets ``n`` negatives whenever the lexicon has ``n`` lemmas other than
+  the positive's; the level an event needed is its *fill level* (0 = all from N1), counted in the builder's summary.
+- **N8** Fewer than ``n`` negatives only when the lexicon has fewer other lemmas (a tiny lexicon); never padded with
+  duplicates. Consumers mask missing negatives (row field ``negative_prompts`` has length ``<= num_negatives``).
 
-With ``prompt_style="verb_only"`` the negatives are verb-only prompts of other verbs (N1 does not apply: any verb
-with another lemma is a candidate). With ``prompt_style="no_template"`` (role values without the template's words,
-`prompts.no_template_prompt`) a negative is the candidate's lemma with the same values, drawn from the same
-candidates as the SRL negatives (N1), so the two styles differ only in wording.
+With ``prompt_style="verb_only"`` the negatives are verb-only prompts of other lemmas (every lemma fits). With
+``prompt_style="no_template"`` (role values without the template's words, `prompts.no_template_prompt`) a negative is
+the replacement lemma with the same values, drawn exactly as the SRL negatives (N1, N6, N7), so the two styles differ
+only in wording.
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ import hashlib
 import random
 import struct
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from .lexicon import VerbLexicon
 from .prompts import join_prompt, role_clause, verb_only_prompt
+from .schema import GENERIC_ARG_DESCRIPTIONS
 
 PROMPT_STYLES = ("srl", "verb_only", "no_template")
 
@@ -71,10 +78,22 @@ class EventRandom:
         return self._buffer.pop()
 
 
-def event_rng(seed: int, clip_id: str, event_index: int) -> EventRandom:
-    """The generator of one event's negatives: depends only on ``(seed, clip_id, event_index)`` — not on Python's
-    salted `hash`, the iteration order, sharding or the number of processes."""
-    return EventRandom(f"{seed}\x1f{clip_id}\x1f{event_index}".encode())
+def event_rng(seed: int, clip_id: str, event_index: int, epoch: int | None = None) -> EventRandom:
+    """The generator of one event's negatives: depends only on ``(seed, clip_id, event_index)`` and, for negatives
+    redrawn every epoch, the ``epoch`` — not on Python's salted `hash`, the iteration order, sharding or the number of
+    processes. ``epoch=None`` is the fixed draw stored in the prepared rows."""
+    if epoch is None:
+        return EventRandom(f"{seed}\x1f{clip_id}\x1f{event_index}".encode())
+    return EventRandom(f"{seed}\x1f{epoch}\x1f{clip_id}\x1f{event_index}".encode())
+
+
+class NegativeDraw(NamedTuple):
+    """One event's negatives and the fill level they needed (rule N7): 0 when every negative satisfies N1, ``k``
+    when some replacement verb's frame misses ``k`` of the event's numbered arguments; None when the lexicon had
+    fewer than ``n`` other lemmas (N8)."""
+
+    prompts: list[str]
+    fill_level: int | None
 
 
 def verb_role_negatives(
@@ -84,7 +103,7 @@ def verb_role_negatives(
     rng: EventRandom | random.Random | int | None = None,
     prompt_style: str = "srl",
 ) -> list[str]:
-    """Up to ``n`` verb-role-swapped negative prompts for one event (rules N1–N6 in the module docstring).
+    """Up to ``n`` verb-role-swapped negative prompts for one event (rules N1–N8 in the module docstring).
 
     Args:
         event: a parsed event (``verb_lemma`` and ``roles`` with ``short``/``description``/``value``), as in rows.
@@ -95,23 +114,36 @@ def verb_role_negatives(
         prompt_style: ``"srl"`` (full prompts), ``"verb_only"`` or ``"no_template"``.
 
     Returns:
-        ``min(n, #usable candidates)`` distinct prompts, none equal to the positive.
+        ``min(n, #other lemmas)`` distinct prompts, none equal to the positive.
     """
+    return draw_negatives(event, lexicon, n, rng, prompt_style).prompts
+
+
+def draw_negatives(
+    event: Mapping,
+    lexicon: VerbLexicon,
+    n: int = 4,
+    rng: EventRandom | random.Random | int | None = None,
+    prompt_style: str = "srl",
+) -> NegativeDraw:
+    """`verb_role_negatives` with the fill level of the draw (see `NegativeDraw`)."""
     if prompt_style not in PROMPT_STYLES:
         raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
-    if n <= 0:
-        return []
     if rng is None or isinstance(rng, int):
         rng = random.Random(rng or 0)
+    template, numbered, positive = positive_template(event, prompt_style)
+    return negatives_from_template(template, numbered, event["verb_lemma"], positive, lexicon, n, rng)
 
+
+def positive_template(event: Mapping, prompt_style: str) -> tuple[str | None, tuple[str, ...], str]:
+    """``(template, numbered, positive prompt)`` of an event: the `prompt_template` of its roles (None for verb-only
+    prompts) and the positive rendered from it, which is the event's ``prompt`` in that style."""
     lemma = event["verb_lemma"]
-    if prompt_style != "verb_only":
-        template, numbered = prompt_template(event["roles"], prompt_style)
-        descriptions = [role["description"] for role in event["roles"] if role["short"].startswith("Arg")]
-        positive = template.format(lemma, *descriptions)
-    else:
-        template, numbered, positive = None, (), verb_only_prompt(lemma)
-    return negatives_from_template(template, numbered, lemma, positive, lexicon, n, rng)
+    if prompt_style == "verb_only":
+        return None, (), verb_only_prompt(lemma)
+    template, numbered = prompt_template(event["roles"], prompt_style)
+    descriptions = [role["description"] for role in event["roles"] if role["short"].startswith("Arg")]
+    return template, numbered, template.format(lemma, *descriptions)
 
 
 def negatives_from_template(
@@ -122,17 +154,20 @@ def negatives_from_template(
     lexicon: VerbLexicon,
     n: int,
     rng,
-) -> list[str]:
-    """The sampling loop of `verb_role_negatives`, for callers that already rendered the positive with
-    `srl_template` (the builder's hot path). ``template=None`` means verb-only prompts."""
+) -> NegativeDraw:
+    """The sampling loop of `draw_negatives` (rules N3, N4, N6–N8), for callers that already rendered the positive
+    with `positive_template` (the builder's hot path). ``template=None`` means verb-only prompts."""
+    if n <= 0:
+        return NegativeDraw([], 0)
     if template is not None:
-        candidates = lexicon.candidates(numbered)
+        levels = lexicon.lemma_levels(numbered)
 
         def render(frame) -> str:
-            return template.format(frame.lemma, *[frame.roles[short] for short in numbered])
+            roles = frame.roles
+            return template.format(frame.lemma, *[roles.get(short) or GENERIC_ARG_DESCRIPTIONS[short] for short in numbered])
 
     else:
-        candidates = lexicon.frames
+        levels = lexicon.lemma_levels(())
 
         def render(frame) -> str:
             return verb_only_prompt(frame.lemma)
@@ -140,24 +175,58 @@ def negatives_from_template(
     lemma = lemma.lower()
     negatives: list[str] = []
     seen = {positive}
-    # Candidates in a uniformly random order, drawn lazily (sparse Fisher-Yates, inlined: this runs 118k times).
-    total, swapped, position = len(candidates), {}, 0
-    while position < total:
-        other = position + int(rng.random() * (total - position))
-        index = swapped.get(other, other)
-        swapped[other] = swapped.get(position, position)
-        position += 1
-        frame = candidates[index]
-        if frame.lemma_lower == lemma:  # N3
-            continue
-        text = render(frame)
-        if text in seen:  # N4
-            continue
-        seen.add(text)
-        negatives.append(text)
-        if len(negatives) == n:
-            break
-    return negatives
+    for level, lemmas in enumerate(levels):
+        # Lemmas of this level in a uniformly random order, drawn lazily (sparse Fisher-Yates, inlined: this runs
+        # ~118k times per epoch on VidSitu), then one of the lemma's senses uniformly (N6).
+        total, swapped, position = len(lemmas), {}, 0
+        while position < total:
+            other = position + int(rng.random() * (total - position))
+            index = swapped.get(other, other)
+            swapped[other] = swapped.get(position, position)
+            position += 1
+            senses = lemmas[index]
+            if senses[0].lemma_lower == lemma:  # N3
+                continue
+            frame = senses[0] if len(senses) == 1 else senses[int(rng.random() * len(senses))]
+            text = render(frame)
+            if text in seen:  # N4
+                continue
+            seen.add(text)
+            negatives.append(text)
+            if len(negatives) == n:
+                return NegativeDraw(negatives, level)
+    return NegativeDraw(negatives, None)
+
+
+class NegativeSampler:
+    """Draws the negatives of any event with one lexicon, count, seed and prompt style (rules N1–N8).
+
+    ``draw(event, clip_id, index)`` is the fixed draw the builder stores in the rows; ``draw(..., epoch=e)`` is the
+    paper's fresh draw for epoch ``e`` (`EpochNegatives` uses it during training). Both are pure functions of their
+    arguments, so exact resume and multi-process equality hold.
+    """
+
+    def __init__(self, lexicon: VerbLexicon, num_negatives: int = 4, seed: int = 0, prompt_style: str = "srl"):
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self.lexicon = lexicon
+        self.num_negatives = num_negatives
+        self.seed = seed
+        self.prompt_style = prompt_style
+
+    def draw(self, event: Mapping, clip_id: str, event_index: int, epoch: int | None = None) -> NegativeDraw:
+        """The negatives of event ``event_index`` of clip ``clip_id`` (fixed draw, or epoch ``epoch``'s)."""
+        template, numbered, positive = positive_template(event, self.prompt_style)
+        rng = event_rng(self.seed, clip_id, event_index, epoch)
+        return negatives_from_template(
+            template, numbered, event["verb_lemma"], positive, self.lexicon, self.num_negatives, rng
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"NegativeSampler({self.lexicon!r}, num_negatives={self.num_negatives}, seed={self.seed}, "
+            f"prompt_style={self.prompt_style!r})"
+        )
 
 
 def prompt_template(roles: Sequence[Mapping], prompt_style: str = "srl") -> tuple[str, tuple[str, ...]]:

@@ -24,12 +24,18 @@ Cleaning rules for raw strings (each is tested on the real strings quoted in dat
 - **V1** Verb lemma = text before the first ``"("`` (the annotation UI's own split), so ``"pull ((try to) cause
   motion)"`` → ``"pull"``; whitespace is collapsed and PropBank's multi-word underscores become spaces
   (``"pick_up (lift)"`` → ``"pick up"``). An empty lemma is a format error.
-- **R1** Role keys are matched after collapsing whitespace: ``"Arg0 (…)"``…``"Arg5 (…)"`` (numbered),
-  ``"ArgM (direction|purpose|manner|location|goal)"`` (modifier) and ``"Scene of the Event"`` (scene), case-
-  insensitively. Anything else — another ArgM, ``"Arg6 (…)"``, a numbered key without a description — is not a
-  known role: VidSitu's ``arg_mapper`` raises on it, and so does the reader.
-- **R2** A numbered argument's description is the text inside the outermost parentheses, with nested parenthetical
-  asides removed (glosses, not role names) and stray unbalanced parentheses dropped.
+- **R1** Role keys map to short names exactly as VidSitu's own ``arg_mapper`` (``utils/dat_utils.py``) maps them,
+  case-sensitively and without normalising the key: the first space-separated word ``Arg0``…``Arg5`` is a numbered
+  argument (``"Arg0 (talker)"``, ``"Arg0  (talker)"``, even a bare ``"Arg0"``); the exact ``"Scene of the Event"`` is
+  the scene; a key whose first word is ``ArgM`` is a modifier whose text after ``"ArgM "`` contains ``direction``,
+  ``purpose``, ``manner``, ``location`` or ``goal`` (tested in that order), so ``"ArgM (direction (toward))"`` is
+  ``ADir``. Anything else — ``"ArgM (time)"``, ``"Arg6 (…)"``, ``"arg0 (…)"``, ``"scene of the event"`` — is not a
+  known role: ``arg_mapper`` raises on it, and so does the reader. A modifier's prompt phrase is its short name's word
+  (``"direction is …"``), whatever the key's longer description.
+- **R2** A numbered argument's description is the text after its first word: the content of its outermost
+  parentheses, with nested parenthetical asides removed (glosses, not role names) and stray unbalanced parentheses
+  dropped. A key with no usable description (``"Arg1"``, ``"Arg1 ()"``) reads as PropBank's generic name of that
+  argument (``agent``, ``patient``, ``instrument``, ``starting point``, ``ending point``, ``attribute``).
 - **R3** Annotator notes after a spaced dash are dropped: ``"hitter - animate only!"`` → ``"hitter"``.
 - **R4** Capitalised PropBank function tags are spelled out (``DIR`` → ``direction``, ``LOC`` → ``location``, …) and
   references to other arguments are removed: ``"DIR or attribute of arg1"`` → ``"direction or attribute"``.
@@ -39,10 +45,13 @@ Cleaning rules for raw strings (each is tested on the real strings quoted in dat
   ``"Arg1 (air, we hope)"`` → ``"air"``, ``"Arg2 (instrument, thing hit by or with)"`` → ``"instrument"``). If every
   alternative is generic, the first is kept.
 - **R6** Lower-case, collapse whitespace, strip surrounding punctuation, and drop a leading article (the template
-  already says "the"). An empty result is a format error.
+  already says "the").
 - **R7** Values (noun phrases) only have their whitespace collapsed: typos and possessives (``"on the handly"``,
   ``"the man with brown hair's leg"``) are kept verbatim, because changing them would change the entity (and break
-  VidSitu's string-identity co-reference). An empty value is a format error.
+  VidSitu's string-identity co-reference).
+- **R8** A value with no letter or digit — ``"-"`` (how annotators mark an empty slot), ``""``, whitespace, ``"."`` —
+  is not an entity: the role is treated as absent (it never reaches a prompt or a negative) and counted, not an
+  error. An event whose roles are all empty reads ``"In this photo, the action is {verb}."``.
 """
 
 from __future__ import annotations
@@ -52,14 +61,13 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from .schema import MODIFIER_SHORT_NAMES, SCENE_KEY, SCENE_SHORT
+from .schema import GENERIC_ARG_DESCRIPTIONS, MODIFIER_SHORT_NAMES, NUMBERED_ARGS, SCENE_KEY, SCENE_SHORT
 
 PROMPT_PREFIX = "In this photo, the action is "
 SCENE_DESCRIPTION = "scene of the event"
 
-# R1: after whitespace collapsing. `.+` is greedy, so the outermost parentheses are taken and nested ones kept for R2.
-_NUMBERED_KEY = re.compile(r"^arg\s?([0-5])\s?\((.*)\)$", re.IGNORECASE)
-_MODIFIER_KEY = re.compile(r"^argm\s?\((.*)\)$", re.IGNORECASE)
+# R1: `arg_mapper` finds the modifier text with the regular expression "ArgM (.*)" (a group, not literal parentheses).
+_ARGM_TEXT = re.compile(r"ArgM (.*)")
 _INNER_PARENS = re.compile(r"\([^()]*\)")
 # R3: a dash with spaces on both sides (a hyphen inside a word, "left-handed", is kept). Also "e.g."/"i.e." asides.
 _NOTE = re.compile(r"\s-+\s.*$|\s*\b(?:e\.g\.|i\.e\.).*$", re.IGNORECASE)
@@ -103,6 +111,11 @@ def clean_value(value: str) -> str:
     return collapse_whitespace(value)
 
 
+def is_empty_value(value: str) -> bool:
+    """Rule R8: a value with no letter or digit (``"-"``, ``""``, whitespace, ``"."``) marks an empty role slot."""
+    return not any(character.isalnum() for character in value)
+
+
 def clean_role_description(text: str) -> str:
     """Rules R2–R6 on the text inside a numbered argument's parentheses (e.g. ``"agent, hitter - animate only!"``).
 
@@ -142,29 +155,60 @@ class RoleSpec(NamedTuple):
         return self.short.startswith("Arg")
 
 
+def official_role_short_name(key: str) -> str | None:
+    """Rule R1: the short name VidSitu's ``arg_mapper`` gives a raw role key, or None where it raises.
+
+    ``"Arg0 (talker)"`` → ``"Arg0"``; ``"ArgM (direction (toward))"`` → ``"ADir"``; ``"Scene of the Event"`` →
+    ``"AScn"``; ``"ArgM (time)"``, ``"arg0 (x)"``, ``"Arg6 (x)"`` → None.
+    """
+    first_word = key.split(" ")[0]
+    if first_word in NUMBERED_ARGS:
+        return first_word
+    if key == SCENE_KEY:
+        return SCENE_SHORT
+    if first_word != "ArgM":
+        return None
+    match = _ARGM_TEXT.search(key)
+    if match is None:  # a bare "ArgM": arg_mapper's findall(...)[0] fails
+        return None
+    text = match.group(1).strip()
+    for word, short in MODIFIER_SHORT_NAMES.items():  # dict order is arg_mapper's test order
+        if word in text:
+            return short
+    return None
+
+
+_MODIFIER_WORDS = {short: word for word, short in MODIFIER_SHORT_NAMES.items()}
+
+
 @cache
 def parse_role_key(key: str) -> RoleSpec | None:
-    """Rule R1 (+R2–R6): parse a raw role key, or return None if it is not a known argument or modifier.
+    """Rules R1–R6: parse a raw role key, or return None if VidSitu's ``arg_mapper`` would reject it.
 
     ``"Arg0 (agent, hitter - animate only!)"`` → ``RoleSpec("Arg0", "hitter")``;
-    ``"ArgM (direction)"`` → ``RoleSpec("ADir", "direction")``;
-    ``"Scene of the Event"`` → ``RoleSpec("AScn", "scene of the event")``.
-    A numbered key whose description cleans to nothing (``"Arg0 ()"``) is not usable in a prompt: None.
+    ``"ArgM (direction (toward the camera))"`` → ``RoleSpec("ADir", "direction")``;
+    ``"Scene of the Event"`` → ``RoleSpec("AScn", "scene of the event")``;
+    ``"Arg1"`` → ``RoleSpec("Arg1", "patient")`` (no description: PropBank's generic name).
     Cached, because a few thousand distinct keys are repeated ~10^5 times in the training file.
     """
-    normalised = collapse_whitespace(key)
-    match = _NUMBERED_KEY.match(normalised)
-    if match is not None:
-        description = clean_role_description(match.group(2))
-        return RoleSpec(f"Arg{match.group(1)}", description) if description else None
-    match = _MODIFIER_KEY.match(normalised)
-    if match is not None:
-        modifier = collapse_whitespace(match.group(1)).lower()
-        short = MODIFIER_SHORT_NAMES.get(modifier)
-        return RoleSpec(short, modifier) if short is not None else None
-    if normalised.lower() == SCENE_KEY.lower():
+    short = official_role_short_name(key)
+    if short is None:
+        return None
+    if short == SCENE_SHORT:
         return RoleSpec(SCENE_SHORT, SCENE_DESCRIPTION)
-    return None
+    if short in _MODIFIER_WORDS:
+        return RoleSpec(short, _MODIFIER_WORDS[short])
+    description = clean_role_description(_parenthesised(key[len(short) :]))
+    return RoleSpec(short, description or GENERIC_ARG_DESCRIPTIONS[short])
+
+
+def _parenthesised(text: str) -> str:
+    """R2: the content of the outermost parentheses of ``" (…)"`` (the whole text when it is not parenthesised)."""
+    text = text.strip()
+    closing = text.rfind(")")
+    if text.startswith("(") and closing > 0:
+        return text[1:closing]
+    return text
 
 
 def role_clause(short: str, description: str, value: str) -> str:

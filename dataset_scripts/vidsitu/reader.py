@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .prompts import clean_value, clean_verb_lemma, parse_role_key
+from .prompts import clean_value, clean_verb_lemma, is_empty_value, parse_role_key
 from .schema import (
     EVENT_NAMES,
     EVREL_VALUES,
@@ -52,13 +52,17 @@ def parse_event(
     file: str | None = None,
     clip_id: str | None = None,
     event: str | None = None,
+    empty_values: Counter | None = None,
 ) -> dict:
     """Validate one raw VidSitu event and return it parsed (see the module docstring for the output).
 
+    A role whose value is empty (``"-"``, whitespace, no letter or digit: `prompts.is_empty_value`) is how annotators
+    mark an empty slot: it is left out of ``roles`` and counted in ``empty_values`` (by short name), not an error.
+
     Raises:
         VidSituFormatError: a missing/empty ``Verb``/``VerbID``, ``Args`` and ``Arg_List`` that disagree or have
-            non-integer/duplicate positions, a role key that is not a known argument or modifier, an empty value,
-            or an ``EvRel`` outside Causes / Reaction To / Enables / NoRel.
+            non-integer/duplicate positions, a role key that VidSitu's ``arg_mapper`` rejects, a value that is not a
+            string, or an ``EvRel`` outside Causes / Reaction To / Enables / NoRel.
     """
 
     def fail(problem: str, field_name: str, reason: str) -> VidSituFormatError:
@@ -105,9 +109,13 @@ def parse_event(
                 "unknown_role_key",
             )
         value = args[key]
-        value = clean_value(value) if isinstance(value, str) else ""
-        if not value:
-            raise fail(f"empty value {args[key]!r}", f"Args[{key!r}]", "empty_value")
+        if not isinstance(value, str):
+            raise fail(f"expected a noun phrase (string), got {value!r}", f"Args[{key!r}]", "bad_value")
+        if is_empty_value(value):
+            if empty_values is not None:
+                empty_values[spec.short] += 1
+            continue
+        value = clean_value(value)
         roles.append({"key": key, "short": spec.short, "description": spec.description, "value": value})
 
     evrel = raw.get("EvRel")
@@ -128,8 +136,11 @@ def annotation_clip_id(raw: Any) -> str | None:
     return None
 
 
-def parse_annotation(raw: Any, *, file: str | None = None) -> tuple[str, list[dict]]:
-    """Validate one annotator's annotation of one clip (``{"Ev1": {…}, …, "Ev5": {…}}``).
+def parse_annotation(
+    raw: Any, *, file: str | None = None, empty_values: Counter | None = None
+) -> tuple[str, list[dict]]:
+    """Validate one annotator's annotation of one clip (``{"Ev1": {…}, …, "Ev5": {…}}``); empty role values are
+    dropped and counted in ``empty_values`` (see `parse_event`).
 
     Returns:
         ``(clip_id, [5 parsed events])``.
@@ -160,7 +171,7 @@ def parse_annotation(raw: Any, *, file: str | None = None) -> tuple[str, list[di
                 field="vid_seg_int",
                 reason="clip_id_mismatch",
             )
-        events.append(parse_event(raw_event, file=file, clip_id=clip_id, event=name))
+        events.append(parse_event(raw_event, file=file, clip_id=clip_id, event=name, empty_values=empty_values))
     return clip_id, events
 
 
@@ -180,6 +191,10 @@ class ReadSummary:
     dropped_annotations: Counter = field(default_factory=Counter)
     #: annotations of clips that the split file does not list (not an error: they are just not part of the split)
     unused_annotations: int = 0
+    #: role short name -> values dropped as empty ("-", whitespace, no letter or digit) in the split's annotations
+    empty_values: Counter = field(default_factory=Counter)
+    #: negatives fill level -> events (see `negatives.NegativeDraw`); "short" = fewer than asked (tiny lexicons)
+    negative_fill_levels: Counter = field(default_factory=Counter)
     #: the first few error messages, for the printed summary
     examples: list = field(default_factory=list)
 
@@ -194,6 +209,8 @@ class ReadSummary:
             "skipped_clips": dict(self.skipped_clips),
             "dropped_annotations": dict(self.dropped_annotations),
             "unused_annotations": self.unused_annotations,
+            "empty_values": dict(self.empty_values),
+            "negative_fill_levels": {str(level): count for level, count in sorted(self.negative_fill_levels.items(), key=str)},
             "examples": list(self.examples),
         }
 
@@ -202,14 +219,16 @@ class ReadSummary:
         lines = [
             f"VidSitu {self.split}: kept {self.clips_kept}/{self.clips_in_split} clips; "
             f"skipped {sum(self.skipped_clips.values())} clips {dict(self.skipped_clips)}; "
-            f"dropped {sum(self.dropped_annotations.values())} annotator copies {dict(self.dropped_annotations)}"
+            f"dropped {sum(self.dropped_annotations.values())} annotator copies {dict(self.dropped_annotations)}; "
+            f"dropped {sum(self.empty_values.values())} empty role values {dict(self.empty_values)}"
         ]
         lines += [f"  e.g. {message}" for message in self.examples]
         return "\n".join(lines)
 
     @property
     def has_issues(self) -> bool:
-        return bool(self.skipped_clips or self.dropped_annotations)
+        """Something was left out: clips, annotator copies or empty role values (printed, never silent)."""
+        return bool(self.skipped_clips or self.dropped_annotations or self.empty_values)
 
 
 class IssueLog:
@@ -327,7 +346,7 @@ def read_annotated_split(annotations_dir: str, split: str, strict: bool = True) 
             summary.unused_annotations += 1
             continue
         try:
-            clip_id, events = parse_annotation(raw, file=ann_path)
+            clip_id, events = parse_annotation(raw, file=ann_path, empty_values=summary.empty_values)
         except VidSituFormatError as error:
             if strict:
                 raise

@@ -79,9 +79,12 @@ REFERENCE_EVENT = "Ev3"
 #: `dat_loader.set_comm_args::evrel_dct` (minus `Null`, which is what the loader uses for Ev3: our `None`).
 EVREL_VALUES = ("Causes", "Reaction To", "Enables", "NoRel")
 
-#: Numbered arguments `"Arg0 (…)"` … `"Arg5 (…)"` keep their own short name (`utils/dat_utils.py::arg_mapper`).
+#: Numbered arguments: `utils/dat_utils.py::arg_mapper` takes the key's first space-separated word, so ``"Arg0 (…)"``,
+#: ``"Arg0  (…)"`` and a bare ``"Arg0"`` all map to ``Arg0``.
 NUMBERED_ARGS = tuple(f"Arg{i}" for i in range(6))
-#: `"ArgM (<modifier>)"` → short name. `arg_mapper` raises on any other ArgM, and so do we.
+#: ``"ArgM …"`` → short name. `arg_mapper` takes the text after ``"ArgM "`` and tests these **substrings in this
+#: order** (case-sensitive), so ``"ArgM (direction (…))"`` is ``ADir`` and ``"ArgM (manner, direction)"`` is too. It
+#: raises on an ArgM that contains none of them, and so do we. The prompt reads the modifier word ("direction is …").
 MODIFIER_SHORT_NAMES = {
     "direction": "ADir",
     "purpose": "APrp",
@@ -89,9 +92,20 @@ MODIFIER_SHORT_NAMES = {
     "location": "ALoc",
     "goal": "AGol",
 }
-#: The exact key the annotation UI appends for the scene.
+#: The exact key the annotation UI appends for the scene (`arg_mapper` compares the whole key).
 SCENE_KEY = "Scene of the Event"
 SCENE_SHORT = "AScn"
+#: PropBank's generic names of the numbered arguments (PropBank annotation guidelines), used in a prompt when a key
+#: has no usable description (``"Arg1"``, ``"Arg1 ()"``: `arg_mapper` accepts both) and for a negative's argument that
+#: the replacement verb's frame does not describe (negatives rule N7).
+GENERIC_ARG_DESCRIPTIONS = {
+    "Arg0": "agent",
+    "Arg1": "patient",
+    "Arg2": "instrument",
+    "Arg3": "starting point",
+    "Arg4": "ending point",
+    "Arg5": "attribute",
+}
 #: Roles a verb-role negative keeps verbatim (paper §5: "the common roles … are also kept unchanged").
 COMMON_ROLE_SHORT_NAMES = frozenset({*MODIFIER_SHORT_NAMES.values(), SCENE_SHORT})
 

@@ -6,7 +6,8 @@ Two levels:
   procedural "toy world" can pass its own records and its own ``frames_fn`` renderer.
 - `write_synthetic_release` generates a release of any size from a seed (`make_synthetic_annotations`): a small
   PropBank-style verb vocabulary whose role keys include VidSitu's real messy strings (``"Arg0 (agent, hitter -
-  animate only!)"``, ``"pull ((try to) cause motion)"``, double spaces), co-referenced entities, modifiers, scenes,
+  animate only!)"``, ``"pull ((try to) cause motion)"``, double spaces, modifier keys with longer descriptions such as
+``"ArgM (direction (toward or away, e.g. up!))"``, ``"-"`` for an empty slot), co-referenced entities, modifiers, scenes,
   event relations, 3 SRL annotators and 10 verb annotations per valid event, and coloured frames (the background
   colour encodes the event's verb, a centre square its first argument).
 
@@ -120,6 +121,16 @@ SYNTHETIC_MODIFIERS = {
     "ArgM (purpose)": ("to escape", "to get attention", "to help"),
     "ArgM (goal)": ("to the car", "towards the house", "to the boy"),
 }
+#: Longer modifier keys as they occur in the real annotations (VidSitu's ``arg_mapper`` maps them by substring).
+SYNTHETIC_LONG_MODIFIER_KEYS = {
+    "ArgM (direction)": "ArgM (direction (toward or away, e.g. up!))",
+    "ArgM (manner)": "ArgM  (manner, how)",
+    "ArgM (location)": "ArgM (location (where, in what place))",
+    "ArgM (purpose)": "ArgM (purpose, reason)",
+    "ArgM (goal)": "ArgM (goal (destination))",
+}
+#: How annotators mark a role they left empty (treated as an absent role, never a prompt's "is -").
+SYNTHETIC_EMPTY_VALUES = ("-", "-", " - ", "")
 SYNTHETIC_SCENES = ("apartment", "lake", "street", "office", "forest", "bar", "kitchen", "beach")
 SYNTHETIC_GENRES = ("Action", "Comedy", "Drama", "Horror", "Romance")
 _YT_ALPHABET = string.ascii_letters + string.digits + "-_"
@@ -406,9 +417,13 @@ def _plan_clip(rng: random.Random, verbs: Sequence) -> list[dict]:
                 args.append((key, rng.choice(pool)))
         modifiers = rng.sample(sorted(SYNTHETIC_MODIFIERS), rng.randrange(0, 3))
         for key in sorted(modifiers):
-            args.append((key, rng.choice(SYNTHETIC_MODIFIERS[key])))
+            written = SYNTHETIC_LONG_MODIFIER_KEYS[key] if rng.random() < 0.3 else key
+            args.append((written, rng.choice(SYNTHETIC_MODIFIERS[key])))
         if "ArgM (location)" not in modifiers:  # the UI appends the scene unless there is a location role
             args.append((SCENE_KEY, scene))
+        if len(args) > 1 and rng.random() < 0.1:  # about one event in ten has an empty slot, as in the real valid split
+            position = rng.randrange(1, len(args))
+            args[position] = (args[position][0], rng.choice(SYNTHETIC_EMPTY_VALUES))
         evrel = None if name == REFERENCE_EVENT else rng.choice(EVREL_VALUES)
         plan.append({"verb_id": verb_id, "verb": verb, "args": args, "evrel": evrel})
     return plan

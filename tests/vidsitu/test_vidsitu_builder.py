@@ -9,16 +9,19 @@ from vidsitu_fixtures import real_annotation
 
 from dataset_scripts.vidsitu import (
     FEATURES,
+    NegativeSampler,
     VerbLexicon,
     VidSituBuilder,
     VidSituConfig,
     build_verb_lexicon,
     event_rng,
+    is_empty_value,
     load_vidsitu,
     no_template_prompt,
     srl_prompt,
     verb_only_prompt,
     verb_role_negatives,
+    vidsitu_transform,
     write_release,
     write_synthetic_release,
 )
@@ -54,9 +57,11 @@ def test_train_rows_match_the_raw_annotations(release, cache_dir):
         for k, event in enumerate(row["events"]):
             raw_event = annotation[f"Ev{k + 1}"]
             assert event["verb"] == raw_event["Verb"] and event["verb_id"] == raw_event["VerbID"]
-            assert [role["key"] for role in event["roles"]] == sorted(
-                raw_event["Arg_List"], key=lambda key: int(raw_event["Arg_List"][key])
-            )
+            assert [role["key"] for role in event["roles"]] == [
+                key
+                for key in sorted(raw_event["Arg_List"], key=lambda key: int(raw_event["Arg_List"][key]))
+                if not is_empty_value(raw_event["Args"][key])  # "-" marks an empty slot (rule R8)
+            ]
             assert event["prompt"] == srl_prompt(raw_event) == srl_prompt(event)
             assert event["verb_only_prompt"] == verb_only_prompt(raw_event)
 
@@ -216,3 +221,71 @@ def test_generation_errors_are_not_wrapped(tmp_path, cache_dir):
         pytest.fail("VidSituFormatError was wrapped in DatasetGenerationError")
     except ValueError as error:
         assert "VerbID" in str(error) and "Ev3" in str(error)
+
+
+# --- real-data forms: longer modifier keys, "-" values, fill levels, fresh negatives ---------------------------------
+def _real_form_release(tmp_path):
+    """A release in the official format whose first train clip uses the forms the real annotations contain."""
+    annotation = real_annotation()
+    clip_id = annotation["Ev1"]["vid_seg_int"]
+    ev1 = annotation["Ev1"]  # dive: Arg1 + ArgM (direction) + scene
+    ev1["Args"]["ArgM (direction (toward or away, e.g. up!))"] = ev1["Args"].pop("ArgM (direction)")
+    ev1["Arg_List"]["ArgM (direction (toward or away, e.g. up!))"] = ev1["Arg_List"].pop("ArgM (direction)")
+    ev1["Args"]["Scene of the Event"] = "-"  # an empty slot
+    annotation["Ev2"]["Args"] = {key: "-" for key in annotation["Ev2"]["Args"]}  # every role empty
+    records = make_synthetic_annotations(num_train=12, num_valid=0, num_test=0, seed=4)
+    records["split_ids"]["train"].insert(0, clip_id)
+    records["annotations"]["train"].insert(0, annotation)
+    return write_release(str(tmp_path / "release"), **records).root, clip_id
+
+
+def test_real_forms_build_in_strict_mode_with_clean_prompts(tmp_path, cache_dir, capsys):
+    root, clip_id = _real_form_release(tmp_path)
+    train, summary = load_vidsitu(root, "train", cache_dir=cache_dir, strict=True, return_summary=True)
+    row = train[0]
+    assert row["clip_id"] == clip_id
+    dive, flip = row["events"][0], row["events"][1]
+    assert [role["short"] for role in dive["roles"]] == ["Arg1", "ADir"]
+    assert dive["prompt"] == (
+        "In this photo, the action is dive where, the thing falling is man in wetsuit, and direction is downward."
+    )
+    assert flip["roles"] == [] and flip["prompt"] == "In this photo, the action is flip."
+    for row in train:
+        for event in row["events"]:
+            for text in [event["prompt"], *event["negative_prompts"]]:
+                assert " is -" not in text and " is ." not in text and " is ," not in text
+            assert len(event["negative_prompts"]) == 4  # the lexicon has >= 4 other lemmas (N7)
+    assert summary["empty_values"]["AScn"] >= 1 and sum(summary["empty_values"].values()) >= 4
+    levels = summary["negative_fill_levels"]
+    assert sum(levels.values()) == 5 * len(train) and "short" not in levels
+    assert "empty role values" in capsys.readouterr().out  # printed, not silent
+    # Read back from the datasets cache: the same summary.
+    _, again = load_vidsitu(root, "train", cache_dir=cache_dir, strict=True, return_summary=True)
+    assert again == summary
+
+
+def test_fresh_negatives_every_epoch_are_deterministic(release, cache_dir):
+    fixed = load_vidsitu(release.root, "train", cache_dir=cache_dir)
+    fresh = load_vidsitu(release.root, "train", cache_dir=cache_dir, negative_sampling="per_epoch")
+    transform = vidsitu_transform(fresh)
+    lexicon = build_verb_lexicon(release.root)
+    sampler = NegativeSampler(lexicon, 4, 0, "srl")
+
+    def negatives(dataset):
+        return [[event["negative_prompts"] for event in row["events"]] for row in dataset]
+
+    epoch0 = negatives(fresh)
+    transform.set_epoch(1)
+    epoch1 = negatives(fresh)
+    assert epoch0 != epoch1 and epoch0 != negatives(fixed)
+    transform.set_epoch(0)
+    assert negatives(fresh) == epoch0  # a pure function of (seed, epoch, clip, event)
+    for row, per_event in zip(fixed, epoch0):
+        for index, (event, drawn) in enumerate(zip(row["events"], per_event)):
+            assert drawn == sampler.draw(event, row["clip_id"], index, epoch=0).prompts
+            assert event["negative_prompts"] == sampler.draw(event, row["clip_id"], index).prompts  # fixed draw
+            assert event["prompt"] not in drawn and len(set(drawn)) == len(drawn)
+    # Only the negatives change: prompts and roles are the prepared rows'.
+    assert [[e["prompt"] for e in r["events"]] for r in fresh] == [[e["prompt"] for e in r["events"]] for r in fixed]
+    with pytest.raises(ValueError, match="negative_sampling"):
+        load_vidsitu(release.root, "train", cache_dir=cache_dir, negative_sampling="sometimes")

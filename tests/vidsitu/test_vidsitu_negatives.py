@@ -1,7 +1,8 @@
-"""Verb-frame lexicon and verb-role hard negatives (rules N1–N6 of negatives.py, paper §5)."""
+"""Verb-frame lexicon and verb-role hard negatives (rules N1–N8 of negatives.py, paper §5)."""
 
 import json
 import random
+from collections import Counter
 
 import pytest
 from vidsitu_fixtures import PAPER_EVENT, REAL_LOOKING_EVENTS, real_event
@@ -9,6 +10,7 @@ from vidsitu_fixtures import PAPER_EVENT, REAL_LOOKING_EVENTS, real_event
 from dataset_scripts.vidsitu import (
     VerbLexicon,
     build_verb_lexicon,
+    draw_negatives,
     event_rng,
     no_template_prompt,
     parse_event,
@@ -93,15 +95,57 @@ def test_every_numbered_role_gets_the_candidate_description():
     ]
 
 
-def test_candidates_must_describe_every_numbered_argument():
-    # talk uses Arg0 + Arg2; jog has no Arg2, so "the hearer" slot could not be filled: never used (N1).
+def test_verbs_that_describe_every_argument_come_first_then_the_most_compatible():
+    # talk uses Arg0 + Arg2. speak describes both (level 0); jog and walk lack Arg2 (level 1): they only fill, and
+    # their missing argument reads as PropBank's generic name, never the positive's "hearer" (N1, N7).
     talk = parse_event(REAL_LOOKING_EVENTS[2])
     speak = real_event("speak (talk)", "speak.01", [("Arg0 (speaker, agent)", "a"), ("Arg2 (listener)", "b")])
     lexicon = _lexicon(REAL_LOOKING_EVENTS[2], _jog(), speak, PAPER_EVENT)
-    assert verb_role_negatives(talk, lexicon, n=4, rng=0) == [
-        "In this photo, the action is speak where, the speaker is brunette girl, the listener is brunette boy, "
-        "location is lake, and manner is casually."
-    ]
+    for seed in range(10):
+        draw = draw_negatives(talk, lexicon, n=3, rng=seed)
+        assert draw.fill_level == 1
+        assert draw.prompts[0] == (
+            "In this photo, the action is speak where, the speaker is brunette girl, the listener is brunette boy, "
+            "location is lake, and manner is casually."
+        )
+        assert sorted(draw.prompts[1:]) == [
+            "In this photo, the action is jog where, the jogger is brunette girl, the instrument is brunette boy, "
+            "location is lake, and manner is casually.",
+            "In this photo, the action is walk where, the walker is brunette girl, the instrument is brunette boy, "
+            "location is lake, and manner is casually.",
+        ]
+        assert not any("hearer" in negative for negative in draw.prompts)
+    assert draw_negatives(talk, lexicon, n=1, rng=0) == ([draw.prompts[0]], 0)
+    assert draw_negatives(talk, lexicon, n=4, rng=0).fill_level is None  # only 3 other lemmas (N8)
+
+
+def test_every_event_gets_n_negatives_when_the_lexicon_has_n_other_lemmas(tmp_path):
+    release = write_synthetic_release(str(tmp_path), num_train=40, num_valid=0, num_test=0, seed=3)
+    lexicon = build_verb_lexicon(release.root)
+    assert lexicon.num_lemmas > 5
+    strike = parse_event(REAL_LOOKING_EVENTS[3])  # Arg0 + Arg1 + Arg2: few verbs describe all three
+    levels = lexicon.lemma_levels(("Arg0", "Arg1", "Arg2"))
+    assert sum(len(level) for level in levels) == lexicon.num_lemmas
+    for n in range(1, lexicon.num_lemmas):
+        draw = draw_negatives(strike, lexicon, n=n, rng=event_rng(0, "clip", 3))
+        others = lexicon.num_lemmas - ("strike" in {f.lemma_lower for f in lexicon.frames})
+        assert len(draw.prompts) == min(n, others) and len(set(draw.prompts)) == len(draw.prompts)
+        # the fill level is the first level at which the cumulative number of usable lemmas reaches n
+        usable = [sum(1 for senses in level if senses[0].lemma_lower != "strike") for level in levels]
+        expected = next((k for k in range(len(levels)) if sum(usable[: k + 1]) >= n), None)
+        assert draw.fill_level == expected
+
+
+def test_the_lemma_is_drawn_uniformly_not_in_proportion_to_its_senses():
+    # run has 9 senses, jog 1: each lemma must come first about half of the time.
+    runs = [real_event(f"run (sense {i})", f"run.{i:02d}", [("Arg0 (runner)", "x")]) for i in range(1, 10)]
+    lexicon = _lexicon(PAPER_EVENT, _jog(), *runs)
+    event = parse_event(PAPER_EVENT)
+    first_lemmas = Counter(
+        draw_negatives(event, lexicon, n=1, rng=event_rng(0, f"clip{i}", 0)).prompts[0].split()[6] for i in range(2000)
+    )
+    assert set(first_lemmas) == {"jog", "run"}
+    assert abs(first_lemmas["jog"] / 2000 - 0.5) < 0.05
 
 
 def test_same_lemma_other_sense_is_skipped():
@@ -129,7 +173,7 @@ def test_no_duplicates_and_never_the_positive():
             assert srl_prompt(parsed) not in negatives
 
 
-def test_too_few_candidates_returns_fewer_or_none():
+def test_too_few_lemmas_returns_fewer_or_none():
     lexicon = _lexicon(PAPER_EVENT)
     assert verb_role_negatives(parse_event(PAPER_EVENT), lexicon, n=4, rng=0) == []
     assert verb_role_negatives(parse_event(PAPER_EVENT), VerbLexicon([]), n=4, rng=0) == []

@@ -63,8 +63,8 @@ def test_parse_annotation_keeps_events_in_order_and_ev3_has_no_relation():
         (lambda e: e["Arg_List"].pop("ArgM (manner)"), "bad_arg_list", "Arg_List"),
         (lambda e: e["Arg_List"].update({"ArgM (manner)": "first"}), "bad_arg_list", "Arg_List['ArgM (manner)']"),
         (lambda e: e["Arg_List"].update({"ArgM (manner)": "0"}), "bad_arg_list", "Arg_List"),
-        (lambda e: e["Args"].update({"ArgM (manner)": "   "}), "empty_value", "Args['ArgM (manner)']"),
-        (lambda e: e["Args"].update({"ArgM (manner)": None}), "empty_value", "Args['ArgM (manner)']"),
+        (lambda e: e["Args"].update({"ArgM (manner)": None}), "bad_value", "Args['ArgM (manner)']"),
+        (lambda e: e["Args"].update({"ArgM (manner)": ["slowly"]}), "bad_value", "Args['ArgM (manner)']"),
         (lambda e: e.update(EvRel="Because"), "unknown_evrel", "EvRel"),
     ],
 )
@@ -114,7 +114,7 @@ def _corrupt_first_train(records, mutate):
             "Ev2",
             "Args['ArgM (time)']",
         ),
-        (lambda a: a["Ev5"]["Args"].__setitem__(_first_key(a["Ev5"]), ""), "empty_value", "Ev5", None),
+        (lambda a: a["Ev5"]["Args"].__setitem__(_first_key(a["Ev5"]), 3), "bad_value", "Ev5", None),
         (lambda a: a["Ev1"].__setitem__("EvRel", "Because"), "unknown_evrel", "Ev1", "EvRel"),
     ],
 )
@@ -139,7 +139,7 @@ def test_lenient_skips_and_counts(tmp_path, cache_dir, capsys):
     train[0].pop("Ev4")  # missing event
     ev2 = train[1]["Ev2"]
     ev2["Args"]["ArgM (time)"], ev2["Arg_List"]["ArgM (time)"] = "now", "9"  # unknown role key
-    train[2]["Ev5"]["Args"][_first_key(train[2]["Ev5"])] = " "  # empty value
+    train[2]["Ev5"]["Args"][_first_key(train[2]["Ev5"])] = 0.5  # not a noun phrase
     records["split_ids"]["train"] = ids + ["v_notAnnotated_seg_0_10"]  # clip id without annotation
     root = _write(tmp_path, records)
 
@@ -149,7 +149,7 @@ def test_lenient_skips_and_counts(tmp_path, cache_dir, capsys):
     assert summary["skipped_clips"] == {
         "missing_event": 1,
         "unknown_role_key": 1,
-        "empty_value": 1,
+        "bad_value": 1,
         "missing_annotation": 1,
     }
     assert any("v_notAnnotated_seg_0_10" in message for message in summary["examples"])
@@ -224,7 +224,7 @@ def test_valid_drops_a_bad_annotator_copy_but_keeps_the_clip(tmp_path):
     valid = records["annotations"]["valid"]  # 3 copies per clip, clip by clip
     valid[1].pop("Ev2")  # second annotator of the first clip
     for copy_index in (3, 4, 5):  # every copy of the second clip
-        valid[copy_index]["Ev1"]["Args"][_first_key(valid[copy_index]["Ev1"])] = ""
+        valid[copy_index]["Ev1"]["Args"][_first_key(valid[copy_index]["Ev1"])] = None
     root = _write(tmp_path, records)
     annotations_dir = os.path.join(root, "vidsitu_annotations")
     with pytest.raises(VidSituFormatError, match="Ev2"):
@@ -233,7 +233,7 @@ def test_valid_drops_a_bad_annotator_copy_but_keeps_the_clip(tmp_path):
     assert [clip.clip_id for clip in clips] == records["split_ids"]["valid"][:1]
     assert len(clips[0].annotations) == 2
     assert summary.dropped_annotations == {"missing_event": 1}
-    assert summary.skipped_clips == {"empty_value": 1}
+    assert summary.skipped_clips == {"bad_value": 1}
 
 
 def test_valid_vinfo_problems(tmp_path):
