@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from transformers import CLIPConfig
 
+from .contextualizer import VC_READOUTS
+
 
 class FigClipConfig(CLIPConfig):
     r"""
@@ -25,6 +27,11 @@ class FigClipConfig(CLIPConfig):
             Feed-forward width of the Video Contextualizer; defaults to `4 * projection_dim`.
         vc_dropout (`float`, *optional*, defaults to 0.0):
             Dropout inside the Video Contextualizer.
+        vc_readout (`str`, *optional*, defaults to `"token"`):
+            How VC-level embeddings are read out. `"token"` (the paper's): the contextualised video and event tokens
+            themselves (after a final layer norm). `"residual"` (ablation): the CLIP-level mean-pooled embedding plus
+            a zero-initialised projection of the contextualised token, so VC-level embeddings start equal to the
+            CLIP-level ones.
         max_events (`int`, *optional*, defaults to 5):
             Most events per video (VidSitu: 5 events of 2 s). Sizes the event-position embedding.
         max_frames_per_event (`int`, *optional*, defaults to 4):
@@ -46,9 +53,10 @@ class FigClipConfig(CLIPConfig):
             Build and use the Video Contextualizer. With `False` the model has no contextualiser and the VC losses
             are off (the "no contextualizer" ablation).
         mask_duplicate_texts (`bool`, *optional*, defaults to `True`):
-            VidSitu often annotates two events of one clip identically. A text whose embedding equals the positive's
-            is then not a negative; with `True` such columns are left out of that row's softmax denominator instead
-            of being pushed away from their own video.
+            VidSitu often annotates two events of one clip identically. With `True` a text identical to a row's
+            positive (same tokens as the text tower sees them: `text_identity_keys`) is left out of that row's softmax
+            denominator, in both directions, and a hard negative identical to its positive is dropped. With `False`
+            every other column and every negative counts, duplicates included (plain CLIP InfoNCE).
         gather_across_processes (`bool`, *optional*, defaults to `True`):
             Under `torch.distributed`, gather embeddings from every process before the loss, so the loss on P
             processes equals the single-process loss on the same global batch.
@@ -63,6 +71,7 @@ class FigClipConfig(CLIPConfig):
     vc_num_attention_heads: int = 8
     vc_intermediate_size: int | None = None
     vc_dropout: float = 0.0
+    vc_readout: str = "token"
     max_events: int = 5
     max_frames_per_event: int = 4
     video_loss_weight: float = 0.25
@@ -91,6 +100,8 @@ class FigClipConfig(CLIPConfig):
                 f"projection_dim ({projection_dim}) must be divisible by vc_num_attention_heads "
                 f"({self.vc_num_attention_heads}): the Video Contextualizer works at CLIP's embedding width."
             )
+        if self.vc_readout not in VC_READOUTS:
+            raise ValueError(f"vc_readout must be one of {VC_READOUTS}, got {self.vc_readout!r}.")
         for name in ("vc_num_layers", "max_events", "max_frames_per_event"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
@@ -103,7 +114,7 @@ class FigClipConfig(CLIPConfig):
 
     #: FiGCLIP's own fields (everything CLIPConfig does not have); saved beside adapters as `figclip_config.json`.
     FIGCLIP_FIELDS = (
-        "vc_num_layers", "vc_num_attention_heads", "vc_intermediate_size", "vc_dropout", "max_events",
+        "vc_num_layers", "vc_num_attention_heads", "vc_intermediate_size", "vc_dropout", "vc_readout", "max_events",
         "max_frames_per_event", "video_loss_weight", "num_hard_negatives", "use_clip_event_loss", "use_vc_event_loss",
         "use_clip_video_loss", "use_vc_video_loss", "use_contextualizer", "mask_duplicate_texts",
         "gather_across_processes", "freeze_text_encoder",

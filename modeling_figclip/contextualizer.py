@@ -13,10 +13,10 @@ Implementation choices the paper leaves open (documented so that ablations can r
 - Width = CLIP's projection dimension, so contextualised tokens are compared with text embeddings directly.
 - Layers are transformers' own `CLIPEncoderLayer` (pre-norm, SDPA attention, gradient checkpointing), so the
   contextualiser shares CLIP's attention backends and initialisation.
-- Residual read-out: the contextualised video/event output is `mean-pool + W·h` with `W` initialised to zero. At
-  initialisation the VC-level embeddings therefore equal the CLIP-level (mean-pooled) ones and training learns the
-  contextual correction. With the paper's learning rate (1e-6) a randomly initialised read-out would otherwise start
-  the VC losses from noise.
+- Read-out (`readout`): ``"token"`` (default, the paper's) takes the contextualised video and event tokens
+  themselves, after a final layer norm, as the VC-level embeddings. ``"residual"`` (an ablation) returns
+  `mean-pool + W·h` with `W` initialised to zero, so at initialisation the VC-level embeddings equal the CLIP-level
+  (mean-pooled) ones and training learns a contextual correction.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from transformers import CLIPVisionConfig
 from transformers.models.clip.modeling_clip import CLIPEncoder
 
 TOKEN_TYPE_VIDEO, TOKEN_TYPE_EVENT, TOKEN_TYPE_FRAME = 0, 1, 2
+#: How VC-level embeddings are read out of the contextualised tokens (see the module docstring).
+VC_READOUTS = ("token", "residual")
 
 
 class VideoContextualizer(nn.Module):
@@ -41,6 +43,8 @@ class VideoContextualizer(nn.Module):
         max_frames_per_event: size of the frame-position table.
         dropout: attention dropout.
         attn_implementation: transformers attention backend ("sdpa", "eager", ...).
+        readout: ``"token"`` (the contextualised tokens, paper) or ``"residual"`` (mean-pool + zero-initialised
+            projection of the tokens).
     """
 
     def __init__(
@@ -53,8 +57,12 @@ class VideoContextualizer(nn.Module):
         max_frames_per_event: int = 4,
         dropout: float = 0.0,
         attn_implementation: str | None = "sdpa",
+        readout: str = "token",
     ) -> None:
         super().__init__()
+        if readout not in VC_READOUTS:
+            raise ValueError(f"readout must be one of {VC_READOUTS}, got {readout!r}")
+        self.readout = readout
         self.embed_dim = embed_dim
         self.max_events = max_events
         self.max_frames_per_event = max_frames_per_event
@@ -76,29 +84,38 @@ class VideoContextualizer(nn.Module):
         self.frame_position_embedding = nn.Embedding(max_frames_per_event, embed_dim)
         self.encoder = CLIPEncoder(self.config)
         self.final_layer_norm = nn.LayerNorm(embed_dim, eps=self.config.layer_norm_eps)
-        self.output_projection = nn.Linear(embed_dim, embed_dim, bias=False)
+        # Only the residual read-out has a projection (zero at initialisation).
+        self.output_projection = nn.Linear(embed_dim, embed_dim, bias=False) if readout == "residual" else None
 
     def reset_parameters(self, std: float = 0.02) -> None:
         """Initialise every parameter: linear weights, tokens and embedding tables ~ N(0, std), biases 0, layer norms
-        1/0, and the residual read-out 0 (so VC-level embeddings start equal to the CLIP-level means).
+        1/0, and the residual read-out's projection 0 (so VC-level embeddings start equal to the CLIP-level means).
 
-        Uses `transformers.initialization`, whose functions leave weights loaded from a checkpoint untouched.
+        Uses `transformers.initialization`, whose functions leave weights loaded from a checkpoint untouched. Linear
+        children without a plain ``weight`` (e.g. quantized layers) are left to their own initialisation, as CLIP's
+        `_init_weights` does.
         """
         from transformers import initialization as init
 
         for module in self.modules():
+            weight = getattr(module, "weight", None)
+            bias = getattr(module, "bias", None)
             if isinstance(module, nn.Linear):
-                init.normal_(module.weight, std=std)
-                if module.bias is not None:
-                    init.zeros_(module.bias)
+                if isinstance(weight, torch.Tensor):
+                    init.normal_(weight, std=std)
+                if isinstance(bias, torch.Tensor):
+                    init.zeros_(bias)
             elif isinstance(module, nn.LayerNorm):
-                init.ones_(module.weight)
-                init.zeros_(module.bias)
+                if isinstance(weight, torch.Tensor):
+                    init.ones_(weight)
+                if isinstance(bias, torch.Tensor):
+                    init.zeros_(bias)
             elif isinstance(module, nn.Embedding):
                 init.normal_(module.weight, std=std)
         init.normal_(self.video_token, std=std)
         init.normal_(self.event_token, std=std)
-        init.zeros_(self.output_projection.weight)
+        if self.output_projection is not None and isinstance(getattr(self.output_projection, "weight", None), torch.Tensor):
+            init.zeros_(self.output_projection.weight)
 
     def forward(
         self,
@@ -112,8 +129,8 @@ class VideoContextualizer(nn.Module):
         Args:
             frame_embeds: `(batch, events, frames, dim)` normalised frame embeddings (zeros where absent).
             frame_mask: `(batch, events, frames)` bool, True where the frame exists. An event with no frame is absent.
-            clip_event_embeds: `(batch, events, dim)` mean-pooled event embeddings (the residual base).
-            clip_video_embeds: `(batch, dim)` mean-pooled video embeddings (the residual base).
+            clip_event_embeds: `(batch, events, dim)` mean-pooled event embeddings (the residual read-out's base).
+            clip_video_embeds: `(batch, dim)` mean-pooled video embeddings (the residual read-out's base).
 
         Returns:
             `(event_embeds (batch, events, dim), video_embeds (batch, dim))`, not normalised.
@@ -143,9 +160,10 @@ class VideoContextualizer(nn.Module):
         attention_mask = additive[:, None, None, :].expand(batch, 1, tokens.shape[1], tokens.shape[1])
 
         hidden = self.encoder(inputs_embeds=tokens, attention_mask=attention_mask).last_hidden_state
-        hidden = self.output_projection(self.final_layer_norm(hidden))
-        video_out = hidden[:, 0]
-        event_out = hidden[:, 1:].reshape(batch, events, 1 + frames, dim)[:, :, 0]
-        video_embeds = clip_video_embeds + video_out
-        event_embeds = (clip_event_embeds + event_out) * event_present.unsqueeze(-1).to(dtype)
-        return event_embeds, video_embeds
+        hidden = self.final_layer_norm(hidden)
+        video_embeds = hidden[:, 0]
+        event_embeds = hidden[:, 1:].reshape(batch, events, 1 + frames, dim)[:, :, 0]
+        if self.output_projection is not None:
+            video_embeds = clip_video_embeds + self.output_projection(video_embeds)
+            event_embeds = clip_event_embeds + self.output_projection(event_embeds)
+        return event_embeds * event_present.unsqueeze(-1).to(dtype), video_embeds

@@ -28,19 +28,31 @@ import torch.nn.functional as F
 _HASH_MULTIPLIER = 1_000_003  # odd multiplier for a rolling hash; int64 overflow wraps deterministically
 
 
-def text_keys_from_input_ids(input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Integer key per token sequence (last dim), equal iff the unpadded sequences are equal (up to hash collisions).
+def text_identity_keys(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, eos_token_id: int | None = None
+) -> torch.Tensor:
+    """The identity of each token sequence (last dim): an integer equal for two texts iff the text tower sees the same
+    tokens (up to 64-bit hash collisions).
 
-    The key is a content hash rather than `torch.unique` ids so that it is identical across processes.
+    Only the tokens the tower reads count: those the ``attention_mask`` keeps, and without a mask those up to and
+    including the first ``eos_token_id`` (CLIP's causal text tower pools there, so later padding cannot change the
+    embedding). The same text therefore has the same key however far it was padded, by whatever batch-mates, on
+    whichever process; and a text cut by the tokenizer's truncation has the key of its truncated tokens. This is the
+    one identity used everywhere (the model, the text-embedding cache, the processor's inputs).
     """
     ids = input_ids.long()
     if attention_mask is not None:
-        ids = torch.where(attention_mask.bool(), ids + 1, torch.zeros_like(ids))  # padding hashes as 0
+        seen = attention_mask.bool()
+    elif eos_token_id is not None:
+        # positions up to and including the first EOS: the cumulative count of EOS *before* a position is 0
+        is_eos = (ids == eos_token_id).long()
+        seen = (is_eos.cumsum(dim=-1) - is_eos) == 0
     else:
-        ids = ids + 1
+        seen = torch.ones_like(ids, dtype=torch.bool)
     keys = torch.zeros(ids.shape[:-1], dtype=torch.long, device=ids.device)
     for position in range(ids.shape[-1]):
-        keys = keys * _HASH_MULTIPLIER + ids[..., position]
+        # A masked position leaves the key unchanged, so padding (left or right, any length) never enters it.
+        keys = torch.where(seen[..., position], keys * _HASH_MULTIPLIER + ids[..., position] + 1, keys)
     return keys
 
 

@@ -23,8 +23,8 @@ from .contextualizer import VideoContextualizer
 from .loss_figclip import (
     gather_batch,
     info_nce_with_hard_negatives,
+    text_identity_keys,
     text_keys_from_embeddings,
-    text_keys_from_input_ids,
     video_keys_from_event_keys,
     video_text_embeddings,
 )
@@ -144,6 +144,7 @@ class FigClipModel(CLIPModel):
                 max_frames_per_event=config.max_frames_per_event,
                 dropout=config.vc_dropout,
                 attn_implementation=config._attn_implementation,
+                readout=config.vc_readout,
             )
             if config.use_contextualizer
             else None
@@ -330,7 +331,9 @@ class FigClipModel(CLIPModel):
             negative_mask: `(batch, events, N)` bool, False for padding negatives (events with fewer than N).
             event_mask / frame_mask: see `get_video_features`. Absent events enter no loss.
             text_keys / negative_text_keys: optional integer text identities `(batch, events)` / `(batch, events, N)`
-                (equal key = identical text); derived from the token ids, or from the exact embedding values.
+                (equal key = identical text, `text_identity_keys`); by default derived from the tokens the text tower
+                sees, or from the exact embedding values when embeddings are passed. Used only with
+                `config.mask_duplicate_texts`.
             return_loss: compute the losses (default True on the video path).
         """
         if pixel_values_videos is None:
@@ -360,6 +363,9 @@ class FigClipModel(CLIPModel):
             interpolate_pos_encoding=interpolate_pos_encoding,
         )
 
+    def _text_keys(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        return text_identity_keys(input_ids, attention_mask, eos_token_id=self.config.text_config.eos_token_id)
+
     def _event_text_inputs(self, batch: int, events: int, input_ids, attention_mask, text_embeds, text_keys):
         if (input_ids is None) == (text_embeds is None):
             raise ValueError("Pass exactly one of input_ids (batch, events, seq) or text_embeds (batch, events, dim).")
@@ -372,7 +378,7 @@ class FigClipModel(CLIPModel):
             if attention_mask is not None and attention_mask.shape != input_ids.shape:
                 raise ValueError(f"attention_mask must have the shape of input_ids {_shape(input_ids)}, got {_shape(attention_mask)}.")
             embeds = self.encode_prompts(input_ids, attention_mask)
-            keys = text_keys if text_keys is not None else text_keys_from_input_ids(input_ids, attention_mask)
+            keys = text_keys if text_keys is not None else self._text_keys(input_ids, attention_mask)
         else:
             if text_embeds.ndim != 3 or tuple(text_embeds.shape[:2]) != (batch, events):
                 raise ValueError(
@@ -420,7 +426,7 @@ class FigClipModel(CLIPModel):
             embeds = self.encode_prompts(negative_input_ids, negative_attention_mask)
             keys = negative_text_keys
             if keys is None:
-                keys = text_keys_from_input_ids(negative_input_ids, negative_attention_mask)
+                keys = self._text_keys(negative_input_ids, negative_attention_mask)
         else:
             embeds = F.normalize(negative_text_embeds, dim=-1)
             keys = negative_text_keys if negative_text_keys is not None else text_keys_from_embeddings(negative_text_embeds)
@@ -500,10 +506,12 @@ class FigClipModel(CLIPModel):
             tensor = batch_tensors[name]
             return None if tensor is None else tensor[present]
 
-        text_rows, key_rows = rows("text_event"), rows("event_keys")
-        negatives, negative_valid_rows, negative_key_rows = rows("negatives"), rows("negative_valid"), rows("negative_keys")
+        text_rows, negatives, negative_valid_rows = rows("text_event"), rows("negatives"), rows("negative_valid")
         video_text = video_text_embeddings(batch_tensors["text_event"], present)
-        video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)
+        key_rows = negative_key_rows = video_keys = None  # without keys every other text is a negative
+        if config.mask_duplicate_texts:
+            key_rows, negative_key_rows = rows("event_keys"), rows("negative_keys")
+            video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)
 
         losses: dict[str, torch.Tensor] = {}
         for level in ("clip", "vc"):

@@ -2,27 +2,23 @@
 
 FiGCLIP keeps CLIP's text tower frozen, so an event prompt or hard negative always has the same embedding. Each
 process computes the embeddings of the strings it meets (batched, in eval mode, without gradients) once and reuses
-them every epoch. Processes never exchange embeddings: the computation is deterministic and independent of which
-strings share a batch (every text-tower call has the same shape, `batch_size` strings of `max_length` tokens), so the
-same string gets the same embedding on every process and after a resume ("recomputed identically"), and string keys
-are content hashes, identical everywhere, which the loss uses to recognise duplicate texts across the gathered global
-batch.
+them every epoch; strings new in an epoch (fresh hard negatives) are embedded on demand. Processes never exchange
+embeddings: the computation is deterministic and independent of which strings share a batch (every text-tower call has
+the same shape, `batch_size` strings of `max_length` tokens), so the same string gets the same embedding on every
+process and after a resume ("recomputed identically"). Each string's identity key is `text_identity_keys` of the
+tokens the tower sees — the same function the model uses — which the loss uses to recognise duplicate texts across the
+gathered global batch.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
+from ..loss_figclip import text_identity_keys
 from ..utils import to_embedding_tensor
-
-
-def string_key(text: str) -> int:
-    """A 63-bit content hash of `text` (identical in every process and run, unlike Python's `hash`)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little") >> 1
 
 
 class TextEmbeddingCache:
@@ -40,6 +36,8 @@ class TextEmbeddingCache:
         self.batch_size = batch_size
         self.max_length = min(max_length, tokenizer.model_max_length)
         self._embeddings: dict[str, torch.Tensor] = {}
+        self._keys: dict[str, int] = {}
+        #: strings asked for that were / were not cached yet (`fill`); the trainer logs the hit rate per epoch
         self.hits = 0
         self.misses = 0
 
@@ -75,13 +73,19 @@ class TextEmbeddingCache:
                     input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device)
                 )
                 embeddings = F.normalize(to_embedding_tensor(features).float(), dim=-1).cpu()
+                keys = text_identity_keys(encoded["input_ids"], encoded["attention_mask"]).tolist()
                 self._embeddings.update(zip(chunk, embeddings[: len(chunk)]))
+                self._keys.update(zip(chunk, keys[: len(chunk)]))
         finally:
             model.train(was_training)
 
     def lookup(self, texts: Sequence[str]) -> torch.Tensor:
         """Stacked embeddings `(len(texts), dim)` of cached strings."""
         return torch.stack([self._embeddings[t] for t in texts])
+
+    def keys(self, texts: Sequence[str]) -> torch.Tensor:
+        """Identity keys `(len(texts),)` of cached strings (`text_identity_keys` of the tokens the tower saw)."""
+        return torch.tensor([self._keys[t] for t in texts], dtype=torch.long)
 
 
 def _pad_negatives(negatives: list[list[list[str]]], num_negatives: int) -> tuple[list[str], torch.Tensor]:
@@ -117,13 +121,13 @@ def cached_text_inputs(
     dim = cache.lookup(flat_prompts[:1]).shape[-1]
     inputs = {
         "text_embeds": cache.lookup(flat_prompts).view(batch, events, dim),
-        "text_keys": torch.tensor([string_key(p) for p in flat_prompts]).view(batch, events),
+        "text_keys": cache.keys(flat_prompts).view(batch, events),
     }
     if flat_negatives is not None:
-        zero = torch.zeros(dim)
-        embeds = torch.stack([cache.lookup([t])[0] if t else zero for t in flat_negatives])
-        inputs["negative_text_embeds"] = embeds.view(batch, events, num_negatives, dim)
-        inputs["negative_text_keys"] = torch.tensor([string_key(t) for t in flat_negatives]).view(batch, events, num_negatives)
+        # Padding slots (masked by negative_mask) borrow the first prompt's embedding and key: never read by the loss.
+        filled = [t if t else flat_prompts[0] for t in flat_negatives]
+        inputs["negative_text_embeds"] = cache.lookup(filled).view(batch, events, num_negatives, dim)
+        inputs["negative_text_keys"] = cache.keys(filled).view(batch, events, num_negatives)
         inputs["negative_mask"] = valid
     return inputs
 
@@ -139,13 +143,15 @@ def tokenized_text_inputs(
     inputs = {
         "input_ids": encoded["input_ids"].view(batch, events, -1),
         "attention_mask": encoded["attention_mask"].view(batch, events, -1),
-        "text_keys": torch.tensor([string_key(p) for p in flat_prompts]).view(batch, events),
+        "text_keys": text_identity_keys(encoded["input_ids"], encoded["attention_mask"]).view(batch, events),
     }
     if negatives is not None and num_negatives > 0:
         flat, valid = _pad_negatives(negatives, num_negatives)
         encoded = tokenizer(flat, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         inputs["negative_input_ids"] = encoded["input_ids"].view(batch, events, num_negatives, -1)
         inputs["negative_attention_mask"] = encoded["attention_mask"].view(batch, events, num_negatives, -1)
-        inputs["negative_text_keys"] = torch.tensor([string_key(t) for t in flat]).view(batch, events, num_negatives)
+        inputs["negative_text_keys"] = text_identity_keys(encoded["input_ids"], encoded["attention_mask"]).view(
+            batch, events, num_negatives
+        )
         inputs["negative_mask"] = valid
     return inputs

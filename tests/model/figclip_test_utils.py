@@ -15,8 +15,8 @@ def make_config(**overrides) -> FigClipConfig:
 def make_model(seed: int = 0, **overrides) -> FigClipModel:
     torch.manual_seed(seed)
     model = FigClipModel(make_config(**overrides))
-    # A trained-looking contextualiser: a zero read-out would make VC-level embeddings equal the CLIP-level ones.
-    if model.video_contextualizer is not None:
+    # A trained-looking residual read-out: at zero it would make VC-level embeddings equal the CLIP-level ones.
+    if model.video_contextualizer is not None and model.video_contextualizer.output_projection is not None:
         with torch.no_grad():
             model.video_contextualizer.output_projection.weight.normal_(std=0.2)
     return model.eval()

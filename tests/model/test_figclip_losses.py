@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from figclip_test_utils import make_batch, make_model
-from modeling_figclip.loss_figclip import info_nce_with_hard_negatives, text_keys_from_input_ids
+from figclip_test_utils import NEGATIVES, make_batch, make_model
+from modeling_figclip.loss_figclip import info_nce_with_hard_negatives, text_identity_keys
 
 
 def reference_info_nce(visual, text, scale, keys=None, negatives=None, negative_valid=None, negative_keys=None):
@@ -66,8 +66,8 @@ def test_each_model_loss_term_matches_reference(tokenizer):
     video = out.video_embeds
     present = video.event_mask
     scale = model.logit_scale.exp().item()
-    keys = text_keys_from_input_ids(inputs["input_ids"], inputs["attention_mask"])
-    negative_keys = text_keys_from_input_ids(inputs["negative_input_ids"], inputs["negative_attention_mask"])
+    keys = text_identity_keys(inputs["input_ids"], inputs["attention_mask"])
+    negative_keys = text_identity_keys(inputs["negative_input_ids"], inputs["negative_attention_mask"])
 
     for level in ("clip", "vc"):
         expected_event = reference_info_nce(
@@ -134,6 +134,65 @@ def test_identical_event_prompts_are_not_negatives_of_each_other(tokenizer):
         cached = model(pixel_values_videos=inputs["pixel_values_videos"], text_embeds=out.text_event_embeds)
     assert cached.loss.item() == pytest.approx(out.loss.item(), rel=1e-6)
     assert torch.isinf(cached.logits_clip_event[5, 6])
+
+
+def test_duplicate_masking_can_be_switched_off(tokenizer):
+    """mask_duplicate_texts=False: the identical events of video 1 are ordinary negatives of each other (plain CLIP
+    InfoNCE), and the loss is the reference computed without keys."""
+    inputs = make_batch(tokenizer)
+    masked, plain = make_model(), make_model(mask_duplicate_texts=False)
+    with torch.no_grad():
+        masked_out, plain_out = masked(**inputs), plain(**inputs)
+    assert torch.isinf(masked_out.logits_clip_event[5, 6])
+    assert torch.isfinite(plain_out.logits_clip_event).all()
+    assert masked_out.loss.item() != pytest.approx(plain_out.loss.item(), rel=1e-4)
+    video, scale = plain_out.video_embeds, plain.logit_scale.exp().item()
+    present = video.event_mask
+    expected = reference_info_nce(
+        video.clip_event_embeds[present], plain_out.text_event_embeds[present], scale, None,
+        plain_out.negative_text_embeds[present],
+    )  # fmt: skip
+    assert plain_out.loss_clip_event.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_text_identity_ignores_padding_and_follows_the_tokens_the_tower_sees(tokenizer):
+    texts = ["in this photo the action is walk where the walker is man", "in this photo the action is run"]
+    short = tokenizer(texts, padding=True, return_tensors="pt")
+    long = tokenizer(texts, padding="max_length", max_length=30, return_tensors="pt")
+    keys_short = text_identity_keys(short.input_ids, short.attention_mask)
+    keys_long = text_identity_keys(long.input_ids, long.attention_mask)
+    assert keys_short.tolist() == keys_long.tolist() and keys_short[0] != keys_short[1]
+    # Without a mask, tokens after the first EOS cannot reach CLIP's (causal) pooled output: they do not count.
+    eos = tokenizer.eos_token_id
+    without_mask = text_identity_keys(long.input_ids, eos_token_id=eos)
+    assert without_mask.tolist() == keys_short.tolist()
+    # Left padding gives the same key too.
+    left = torch.full_like(long.input_ids, tokenizer.pad_token_id)
+    left_mask = torch.zeros_like(long.attention_mask)
+    for row in range(2):
+        n = int(short.attention_mask[row].sum())
+        left[row, -n:], left_mask[row, -n:] = short.input_ids[row, :n], 1
+    assert text_identity_keys(left, left_mask).tolist() == keys_short.tolist()
+    # A text the tokenizer truncates has the key of the tokens that remain.
+    truncated = tokenizer(texts[:1], truncation=True, max_length=6, return_tensors="pt")
+    prefix = tokenizer(texts[:1], return_tensors="pt")
+    assert text_identity_keys(truncated.input_ids, truncated.attention_mask) != keys_short[:1]
+    assert truncated.input_ids.shape[1] == 6 and prefix.input_ids.shape[1] > 6
+
+
+def test_a_negative_equal_to_its_positive_is_dropped_whatever_the_padding(tokenizer):
+    model = make_model()
+    inputs = make_batch(tokenizer)
+    # The first negative of video 0, event 0 becomes its positive, tokenized with much more padding.
+    positive = tokenizer.decode(inputs["input_ids"][0, 0][inputs["attention_mask"][0, 0].bool()], skip_special_tokens=True)
+    flat = [n for clip in NEGATIVES[:3] for event in clip for n in event]
+    flat[0] = positive
+    encoded = tokenizer(flat, padding="max_length", max_length=inputs["negative_input_ids"].shape[-1] + 7, return_tensors="pt")
+    inputs["negative_input_ids"] = encoded.input_ids.view(3, 5, 2, -1)
+    inputs["negative_attention_mask"] = encoded.attention_mask.view(3, 5, 2, -1)
+    with torch.no_grad():
+        out = model(**inputs)
+    assert torch.isinf(out.negative_logits_clip_event[0, 0]) and torch.isfinite(out.negative_logits_clip_event[0, 1])
 
 
 def test_precomputed_text_embeddings_give_the_same_loss_as_token_ids(tokenizer):

@@ -153,11 +153,14 @@ def test_plain_clip_checkpoint_loads_with_new_contextualizer(tmp_path, tokenizer
     for name, tensor in clip.state_dict().items():
         torch.testing.assert_close(model.state_dict()[name], tensor, msg=name)
     vc = model.video_contextualizer
-    assert torch.all(vc.output_projection.weight == 0)  # VC-level embeddings start at the CLIP-level ones
+    assert model.config.vc_readout == "token" and vc.output_projection is None
     assert 0.01 < vc.encoder.layers[0].self_attn.q_proj.weight.std().item() < 0.03
+    # The residual read-out (ablation) starts with VC-level embeddings equal to the CLIP-level ones.
+    residual = FigClipModel.from_pretrained(tmp_path, vc_readout="residual")
+    assert torch.all(residual.video_contextualizer.output_projection.weight == 0)
     pixels = torch.randn(1, 5, 4, 3, 32, 32)
     with torch.no_grad():
-        video = model.get_video_features(pixels)
+        video = residual.get_video_features(pixels)
     torch.testing.assert_close(video.vc_event_embeds, video.clip_event_embeds, atol=1e-5, rtol=1e-5)
     # Saved again, it is a FiGCLIP checkpoint.
     model.save_pretrained(tmp_path / "figclip")
@@ -192,3 +195,31 @@ def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="At least one loss term"):
         make_config(use_clip_event_loss=False, use_vc_event_loss=False, use_clip_video_loss=False, use_vc_video_loss=False)
     assert FigClipConfig().vc_num_layers == 6 and FigClipConfig().video_loss_weight == 0.25
+
+
+def test_token_readout_is_the_contextualised_tokens():
+    """The paper's read-out: VC-level embeddings are the contextualised video/event tokens (after the final layer
+    norm), and an event's VC embedding depends on the other events' frames while its CLIP-level mean does not."""
+    model = make_model()
+    vc = model.video_contextualizer
+    captured = {}
+    handle = vc.final_layer_norm.register_forward_hook(lambda module, args, output: captured.update(hidden=output))
+    pixels = torch.randn(2, 5, 4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        video = model.get_video_features(pixels)
+    handle.remove()
+    hidden = captured["hidden"]  # (batch, 1 + 5 * (1 + 4), dim)
+    event_tokens = hidden[:, 1:].reshape(2, 5, 5, -1)[:, :, 0]
+    torch.testing.assert_close(video.vc_video_embeds, torch.nn.functional.normalize(hidden[:, 0], dim=-1))
+    torch.testing.assert_close(video.vc_event_embeds, torch.nn.functional.normalize(event_tokens, dim=-1))
+    changed = pixels.clone()
+    changed[:, 4] = torch.randn_like(changed[:, 4])  # other frames for the last event only
+    with torch.no_grad():
+        other = model.get_video_features(changed)
+    torch.testing.assert_close(other.clip_event_embeds[:, 0], video.clip_event_embeds[:, 0])
+    assert (other.vc_event_embeds[:, 0] - video.vc_event_embeds[:, 0]).abs().max() > 1e-4
+
+
+def test_vc_readout_is_validated():
+    with pytest.raises(ValueError, match="vc_readout"):
+        make_config(vc_readout="mean")
