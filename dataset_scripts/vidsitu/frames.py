@@ -381,6 +381,8 @@ class VidSituFrameLoader:
       ``image_transform`` the tensor is whatever it returns, reshaped to ``(5, frames_per_event, *frame_shape)``.
     - ``event_mask``: a ``torch.bool`` tensor of shape ``(5,)``, False for events whose frames could not be loaded
       (lenient mode only; strict mode raises instead).
+    - ``frames_problem``: ``""``, or in lenient mode the reason (``"missing_video"``, ``"short_video"``, …) a clip lost
+      frames, so that a consumer in another process (the training collator) can count what was skipped.
 
     Other columns pass through unchanged. A batch without ``clip_id`` (e.g. ``dataset["events"]``) is returned as is,
     so reading text columns never decodes video.
@@ -447,6 +449,7 @@ class VidSituFrameLoader:
         self.epoch = 0
         #: reason -> number of clips with that problem (lenient mode), per process
         self.stats: Counter = Counter()
+        self._problem = ""  # the reason the clip being finished lost frames (see `__call__`)
         self._rng: np.random.Generator | None = None
         self._rng_pid: int | None = None
         self._last_size: tuple[int, int] | None = None
@@ -588,6 +591,7 @@ class VidSituFrameLoader:
 
     def _count(self, error: VidSituFormatError) -> None:
         self.stats[error.reason] += 1
+        self._problem = error.reason
         logger.warning("Skipping frames (lenient mode): %s", error)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
@@ -601,7 +605,11 @@ class VidSituFrameLoader:
         # the lenient-mode counts and the last-size fallback); decoding and the image transform are pure per clip.
         times = [self.sample_times(clip_id).reshape(-1) for clip_id in clip_ids]
         decoded = self._map(lambda item: self._try_decode(*item), list(zip(clip_ids, times)))
-        loaded = [self._finish(clip_id, t, d) for clip_id, t, d in zip(clip_ids, times, decoded)]
+        loaded, problems = [], []
+        for clip_id, clip_times, clip_decoded in zip(clip_ids, times, decoded):
+            self._problem = ""  # set by `_count` while this clip is finished
+            loaded.append(self._finish(clip_id, clip_times, clip_decoded))
+            problems.append(self._problem)
 
         def to_pixels(frames: np.ndarray):
             if self.image_transform is None:
@@ -612,7 +620,7 @@ class VidSituFrameLoader:
 
         pixel_values = self._map(to_pixels, [frames for frames, _ in loaded])
         masks = [torch.from_numpy(event_mask) for _, event_mask in loaded]
-        return {**batch, "pixel_values_videos": pixel_values, "event_mask": masks}
+        return {**batch, "pixel_values_videos": pixel_values, "event_mask": masks, "frames_problem": problems}
 
     def __repr__(self) -> str:
         source = f"video_dir={self.video_dir!r}" if self.video_dir else f"frames_dir={self.frames_dir!r}"
