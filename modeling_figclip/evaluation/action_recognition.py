@@ -23,7 +23,8 @@ from dataset_scripts.benchmarks.action_recognition import (
 from dataset_scripts.benchmarks.common import SkipLog
 from dataset_scripts.benchmarks.video_io import read_video_frames
 
-from .. import metrics as M
+from . import metrics as M
+from .bootstrap import items_digest
 from ..utils import l2_normalize
 from .arguments import EvaluationArguments
 from .common import base_settings, skip_details
@@ -75,7 +76,7 @@ def evaluate_action_recognition(
     )
     table = videos.table()
 
-    per_split, counts = {}, {}
+    scored, counts, keys = {}, {}, []
     for split in splits:
         kept = []
         for path, label in per_split_videos[split.name]:
@@ -87,15 +88,18 @@ def evaluate_action_recognition(
             continue
         classes = class_embeddings(encoder, class_prompts(split.class_names, dataset, args.templates))
         scores = table.lookup([path for path, _ in kept]) @ classes.T
-        labels = np.array([label for _, label in kept])
-        per_split[split.name] = M.classification_metrics(scores, labels, ks=(1, 5), ties=args.ties)
+        scored[split.name] = (scores, np.array([label for _, label in kept]))
         counts[split.name] = len(kept)
-    if not per_split:
+        keys += [(split.name, path, label) for path, label in kept]
+    if not scored:
         raise ValueError(f"{dataset}: no video left to evaluate.")
-    metric_names = list(next(iter(per_split.values())))
-    metrics = {name: float(np.mean([m[name] for m in per_split.values()])) for name in metric_names}
-    if len(per_split) > 1:
-        metrics["top1_std"] = float(np.std([m["top1"] for m in per_split.values()]))
+    item_table = M.classification_table(scored, ks=(1, 5), ties=args.ties, digest=items_digest(keys))
+    values = item_table.evaluate()
+    metrics = {name: value for name, value in values.items() if "/" not in name}
+    per_split = {
+        split: {name.split("/", 1)[1]: value for name, value in values.items() if name.startswith(f"{split}/")}
+        for split in scored
+    }
     return EvalResult(
         task=dataset,
         model=model_name,
@@ -104,11 +108,12 @@ def evaluate_action_recognition(
         settings=base_settings(
             args,
             video_dir=video_dir,
-            splits=list(per_split),
+            splits=list(scored),
             num_frames=num_frames,
             frame_sampling="uniform segment centres",
             templates=args.templates,
             ties=args.ties,
+            tie_rule=M.describe_ties("classification", args.ties),
             video_embedding="contextualizer video token"
             if args.use_contextualizer
             else "mean of frame embeddings (CLIP-level)",
@@ -123,4 +128,5 @@ def evaluate_action_recognition(
             "num_classes_per_split": {s.name: len(s.class_names) for s in splits},
             **skip_details(skip_log),
         },
+        item_tables=[item_table],
     )

@@ -67,12 +67,18 @@ class EvaluationArguments:
     max_items: int | None = field(default=None, metadata={"help": "Evaluate only the first N items (debugging)."})
     seed: int = field(default=1, metadata={"help": "Seed (ARO Order shuffles use ARO's default 1; probe training)."})
     ties: str = field(
-        default="optimistic",
+        default="expected",
         metadata={
-            "help": "Rank tie rule for retrieval and top-k: optimistic (CLIP4Clip) or pessimistic.",
-            "choices": ["optimistic", "pessimistic"],
+            "help": "How exactly equal scores count: expected (uniformly random tie-breaking; chance for a collapsed "
+            "model), optimistic, pessimistic, or official (each benchmark's own code, ties included).",
+            "choices": ["expected", "optimistic", "pessimistic", "official"],
         },
     )
+    bootstrap_resamples: int = field(
+        default=1000,
+        metadata={"help": "Bootstrap resamples for the 95% confidence interval of every metric (0: no intervals)."},
+    )
+    bootstrap_seed: int = field(default=0, metadata={"help": "Seed of the bootstrap resampling."})
     show_progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
 
     subsets: str | None = field(default=None, metadata={"help": "SugarCrepe: comma-separated subsets to run."})

@@ -14,7 +14,8 @@ from dataset_scripts.benchmarks.common import SkipLog, load_rgb_image
 from dataset_scripts.benchmarks.perturbations import Tagger, TextShuffler, load_pos_tagger
 from dataset_scripts.benchmarks.sugarcrepe import load_sugarcrepe
 
-from .. import metrics as M
+from . import metrics as M
+from .bootstrap import items_digest
 from .arguments import EvaluationArguments
 from .common import base_settings, drop_failed, limit, skip_details
 from .encoders import ClipEncoder
@@ -45,26 +46,33 @@ def evaluate_sugarcrepe(encoder: ClipEncoder, args: EvaluationArguments, model_n
     image_embeds = images.lookup([it.image_path for it in items])
     positive = (image_embeds * texts.lookup([it.caption for it in items])).sum(-1)
     negative = (image_embeds * texts.lookup([it.negative_caption for it in items])).sum(-1)
-    correct = M.strict_preference_correct(positive, negative)
+    correct = M.preference_correct(positive, negative, args.ties)
     subsets = [it.subset for it in items]
+    table = M.sugarcrepe_table(
+        correct, subsets, items_digest((it.image_path, it.caption, it.negative_caption) for it in items)
+    )
     return EvalResult(
         task="sugarcrepe",
         model=model_name,
-        metrics=M.sugarcrepe_metrics(correct, subsets),
+        metrics=table.evaluate(),
         num_items=len(items),
         settings=base_settings(
             args,
             image_dir=image_dir,
             subsets=list(M.group_counts(subsets)),
-            rule="correct iff sim(image, caption) > sim(image, negative_caption); tie = wrong",
+            rule="correct iff sim(image, caption) > sim(image, negative_caption)",
+            ties=args.ties,
+            tie_rule=M.describe_ties("sugarcrepe", args.ties),
             category_average="micro over subsets",
         ),
         num_skipped=skip_log.count,
         details={
             "num_items_per_subset": dict(M.group_counts(subsets)),
             "num_unique_images": len(images.rows),
+            "num_tied": int((positive == negative).sum()),
             **skip_details(skip_log),
         },
+        item_tables=[table],
     )
 
 
@@ -84,17 +92,18 @@ def evaluate_aro_vg(encoder: ClipEncoder, args: EvaluationArguments, model_name:
     )
     scores = _scores(images.lookup([crop_key(it) for it in items]), option_embeds)
     groups = [it.group for it in items]
+    correct = M.option_correct(scores, 1, args.ties)
     if kind == "relation":
         excluded = vg_relation_excluded()
-        full = M.aro_vg_relation_metrics(scores, groups, excluded)
+        grouped = M.macro_accuracy(correct, groups, exclude=excluded)
         rule = (
             f"macro over relation_name excluding the official list of {len(excluded)} relations "
-            "(aro_vg_relation_excluded.json); argmax over [false, true], tie = wrong"
+            "(aro_vg_relation_excluded.json); correct iff the true caption scores highest"
         )
         details = {
-            "per_relation": full["per_relation"],
-            "per_relation_count": full["per_relation_count"],
-            "num_relations_in_macro": full["num_relations_in_macro"],
+            "per_relation": grouped.per_group,
+            "per_relation_count": grouped.counts,
+            "num_relations_in_macro": len(grouped.kept_groups),
         }
     else:
         if max(M.group_counts(groups).values(), default=0) < M.ARO_VG_ATTRIBUTION_MIN_COUNT:
@@ -102,22 +111,39 @@ def evaluate_aro_vg(encoder: ClipEncoder, args: EvaluationArguments, model_name:
                 f"VG-Attribution: no attribute pair has >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items among "
                 f"the {len(items)} evaluated (the official rule drops smaller pairs); use more data."
             )
-        full = M.aro_vg_attribution_metrics(scores, groups)
+        grouped = M.macro_accuracy(correct, groups, min_count=M.ARO_VG_ATTRIBUTION_MIN_COUNT)
         rule = (
-            f"macro over attribute pairs with >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items; argmax over "
-            "[false, true], tie = wrong"
+            f"macro over attribute pairs with >= {M.ARO_VG_ATTRIBUTION_MIN_COUNT} items; correct iff the true "
+            "caption scores highest"
         )
-        details = {"per_pair": full["per_pair"], "num_pairs_in_macro": full["num_pairs_in_macro"]}
+        details = {
+            "per_pair": {g: grouped.per_group[g] for g in grouped.kept_groups},
+            "num_pairs_in_macro": len(grouped.kept_groups),
+        }
+    table = M.aro_vg_table(
+        correct, groups, grouped.kept_groups, items_digest((crop_key(it), it.false_caption, it.true_caption) for it in items)
+    )
     return EvalResult(
         task=f"aro_vg_{kind}",
         model=model_name,
-        metrics={"macro_accuracy": full["macro_accuracy"], "accuracy": full["accuracy"]},
+        metrics=table.evaluate(),
         num_items=len(items),
         settings=base_settings(
-            args, image_dir=image_dir, rule=rule, crop="(bbox_x, bbox_y, bbox_x+bbox_w, bbox_y+bbox_h)"
+            args,
+            image_dir=image_dir,
+            rule=rule,
+            ties=args.ties,
+            tie_rule=M.describe_ties("aro_vg", args.ties),
+            crop="(bbox_x, bbox_y, bbox_x+bbox_w, bbox_y+bbox_h)",
         ),
         num_skipped=skip_log.count,
-        details={**details, "num_items_in_macro": full["num_items_in_macro"], **skip_details(skip_log)},
+        details={
+            **details,
+            "num_items_in_macro": int(sum(grouped.counts[g] for g in grouped.kept_groups)),
+            "num_tied": int((scores[:, 0] == scores[:, 1]).sum()),
+            **skip_details(skip_log),
+        },
+        item_tables=[table],
     )
 
 
@@ -134,10 +160,11 @@ def evaluate_aro_order(
     texts = encoder.encode_texts([c for it in items for c in it.caption_options], f"{dataset} caption options")
     option_embeds = torch.stack([texts.lookup([it.caption_options[k] for it in items]) for k in range(5)], dim=1)
     scores = _scores(images.lookup([it.image_path for it in items]), option_embeds)
+    table = M.aro_order_table(scores, args.ties, items_digest((it.image_path, *it.caption_options) for it in items))
     return EvalResult(
         task=f"aro_{dataset}_order",
         model=model_name,
-        metrics=M.aro_order_metrics(scores),
+        metrics=table.evaluate(),
         num_items=len(items),
         settings=base_settings(
             args,
@@ -151,8 +178,15 @@ def evaluate_aro_order(
             ],
             shuffler=shuffler.description,
             max_words=30,
-            rule="correct iff argmax over [original, 4 perturbations] == 0 (first maximum: tie with original = correct)",
+            rule="correct iff the original caption scores highest among [original, 4 perturbations]",
+            ties=args.ties,
+            tie_rule=M.describe_ties("aro_order", args.ties),
         ),
         num_skipped=skip_log.count,
-        details={"num_images": len(images.rows), **skip_details(skip_log)},
+        details={
+            "num_images": len(images.rows),
+            "num_tied": int((scores[:, 1:] == scores[:, :1]).any(dim=1).sum()),
+            **skip_details(skip_log),
+        },
+        item_tables=[table],
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from .bootstrap import ItemTable
 
 
 @dataclass
@@ -20,6 +22,10 @@ class EvalResult:
         settings: everything needed to reproduce the number (files, frames, prompts, tie rule, seed, ...).
         num_skipped: items dropped because of `--skip_missing` (0 otherwise: without it a problem is an error).
         details: per-group numbers, item counts per subset/split, and the first skipped items with the reason.
+        confidence_intervals: metric -> `[low, high]`, the 95 % bootstrap interval over the benchmark's items (how it
+            was computed is in `settings["confidence_intervals"]`); empty when the bootstrap is switched off.
+        item_tables: the per-item values behind the metrics (`bootstrap.ItemTable`), kept in memory for confidence
+            intervals and paired model comparisons; not written to `results.json`.
     """
 
     task: str
@@ -29,9 +35,12 @@ class EvalResult:
     settings: dict[str, Any] = field(default_factory=dict)
     num_skipped: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    confidence_intervals: dict[str, list[float]] = field(default_factory=dict)
+    item_tables: list[ItemTable] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Everything but the in-memory `item_tables`, as plain JSON-ready values."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "item_tables"}
 
     def save(self, path: str) -> str:
         """Write the record as indented JSON (creating the folder)."""

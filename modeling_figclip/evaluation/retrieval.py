@@ -14,7 +14,7 @@ from dataset_scripts.benchmarks.common import SkipLog
 from dataset_scripts.benchmarks.retrieval_csv import RetrievalData, find_retrieval_csv, load_retrieval_csv
 from dataset_scripts.benchmarks.video_io import read_video_frames
 
-from .. import metrics as M
+from . import metrics as M
 from .arguments import EvaluationArguments
 from .common import base_settings, skip_details
 from .encoders import ClipEncoder
@@ -62,14 +62,18 @@ def evaluate_retrieval(
     video_embeds = videos.table().lookup(data.video_paths)
     text_embeds = encoder.encode_texts(data.sentences, f"{task} captions").lookup(data.sentences)
 
-    t2v = M.retrieval_ranks(text_embeds, video_embeds, data.sentence_video_index, args.ties, args.similarity_chunk_size)
-    v2t = M.retrieval_ranks(video_embeds, text_embeds, data.video_positives(), args.ties, args.similarity_chunk_size)
-    metrics = {f"t2v_{k}": v for k, v in M.rank_metrics(t2v.ranks).items()}
-    metrics.update({f"v2t_{k}": v for k, v in M.rank_metrics(v2t.ranks).items()})
+    outcome = M.text_video_retrieval(
+        text_embeds,
+        video_embeds,
+        data.sentence_video_index,
+        args.ties,
+        chunk_size=args.similarity_chunk_size,
+        caption_keys=[(data.video_ids[v], s) for v, s in zip(data.sentence_video_index, data.sentences)],
+    )
     return EvalResult(
         task=task,
         model=model_name,
-        metrics=metrics,
+        metrics=outcome.metrics(),
         num_items=len(data.sentences),
         settings=base_settings(
             args,
@@ -81,16 +85,15 @@ def evaluate_retrieval(
             if args.use_contextualizer
             else "mean of frame embeddings (CLIP-level)",
             ties=args.ties,
-            rank_rule="1 + #candidates scoring strictly higher"
-            if args.ties == "optimistic"
-            else "1 + #candidates scoring higher or equal",
+            tie_rule=M.describe_ties("retrieval", args.ties),
         ),
         num_skipped=skip_log.count,
         details={
             "num_videos": len(data.video_ids),
             "num_captions": len(data.sentences),
-            "t2v_num_tied": t2v.num_tied,
-            "v2t_num_tied": v2t.num_tied,
+            "t2v_num_tied": outcome.num_tied["t2v"],
+            "v2t_num_tied": outcome.num_tied["v2t"],
             **skip_details(skip_log),
         },
+        item_tables=outcome.tables,
     )

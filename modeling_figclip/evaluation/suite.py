@@ -29,8 +29,11 @@ from typing import Any
 import yaml
 
 from .arguments import ARGUMENT_NAMES, TASKS, EvaluationArguments
+from .bootstrap import DEFAULT_RESAMPLES, difference_intervals
 from .references import references_for
 from .results import EvalResult
+
+Interval = list[float]
 
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "sugarcrepe": (
@@ -159,10 +162,42 @@ def _table_rows(results: Sequence[EvalResult]) -> list[tuple[str, str]]:
     return rows
 
 
-def _fmt(value: float | None, metric: str) -> str:
+def _fmt(value: float | None, interval: Interval | None = None, signed: bool = False) -> str:
+    """`57.5 [55.1, 59.9]` (one decimal: the intervals show that more would be noise), `–` when missing."""
     if value is None:
         return "–"
-    return f"{value:.1f}" if is_rank_metric(metric) else f"{value:.2f}"
+    number = f"{value:+.1f}" if signed else f"{value:.1f}"
+    if not interval:
+        return number
+    low, high = (f"{v:+.1f}" if signed else f"{v:.1f}" for v in interval)
+    return f"{number} [{low}, {high}]"
+
+
+def paired_differences(results: Sequence[EvalResult], model_names: Sequence[str]) -> dict[tuple[str, str], Interval]:
+    """(task, metric) -> paired bootstrap interval of (last model − first model), where both runs kept their item
+    tables, scored the same items and had the bootstrap switched on."""
+    if len(model_names) < 2:
+        return {}
+    by_key = {(r.model, r.task): r for r in results}
+    intervals: dict[tuple[str, str], Interval] = {}
+    for task in dict.fromkeys(r.task for r in results):
+        first, last = by_key.get((model_names[0], task)), by_key.get((model_names[-1], task))
+        if first is None or last is None or not first.item_tables or not last.item_tables:
+            continue
+        bootstrap = first.settings.get("confidence_intervals")
+        if not bootstrap:
+            continue
+        try:
+            found = difference_intervals(
+                [last.item_tables],
+                first.item_tables,
+                bootstrap.get("resamples", DEFAULT_RESAMPLES),
+                bootstrap.get("seed", 0),
+            )
+        except ValueError:  # different items (e.g. different skips): no paired interval
+            continue
+        intervals.update({(task, metric): interval for metric, interval in found.items() if metric in first.metrics})
+    return intervals
 
 
 def _item_counts(results: Sequence[EvalResult]) -> str:
@@ -184,9 +219,16 @@ def _item_counts(results: Sequence[EvalResult]) -> str:
     return "; ".join(parts)
 
 
-def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], with_references: bool = True) -> str:
-    """A table with one row per (task, metric), one column per model, Δ (last − first) and the reference values."""
+def render_markdown(
+    results: Sequence[EvalResult],
+    model_names: Sequence[str],
+    with_references: bool = True,
+    differences: dict[tuple[str, str], Interval] | None = None,
+) -> str:
+    """A table with one row per (task, metric), one column per model (value [95 % CI]), Δ (last − first, with its
+    paired 95 % CI) and the reference values. `differences` defaults to `paired_differences(results, ...)`."""
     by_key = {(r.model, r.task): r for r in results}
+    differences = paired_differences(results, model_names) if differences is None else differences
     rows = _table_rows(results)
     header = ["Task", "Metric", *model_names]
     if len(model_names) >= 2:
@@ -196,21 +238,27 @@ def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], w
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     sources: dict[str, int] = {}
     for task, metric in rows:
-        values = [by_key[(m, task)].metrics.get(metric) if (m, task) in by_key else None for m in model_names]
-        cells = [task, metric + (" ↓" if is_rank_metric(metric) else ""), *(_fmt(v, metric) for v in values)]
+        runs = [by_key.get((m, task)) for m in model_names]
+        values = [run.metrics.get(metric) if run else None for run in runs]
+        intervals = [run.confidence_intervals.get(metric) if run else None for run in runs]
+        cells = [task, metric + (" ↓" if is_rank_metric(metric) else ""), *map(_fmt, values, intervals)]
         if len(model_names) >= 2:
             first, last = values[0], values[-1]
-            cells.append("–" if first is None or last is None else f"{last - first:+.2f}")
+            delta = None if first is None or last is None else last - first
+            cells.append(_fmt(delta, differences.get((task, metric)), signed=True))
         if with_references:
             refs = []
             for ref in references_for(task, metric):
                 number = sources.setdefault(ref.source, len(sources) + 1)
-                refs.append(
-                    f"{_fmt(ref.value, metric)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]"
-                )
+                refs.append(f"{_fmt(ref.value)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]")
             cells.append("; ".join(refs) or "–")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Items scored: " + _item_counts(results) + ".", "Accuracies and recalls in %, ranks (↓) as ranks."]
+    lines += [
+        "",
+        "Items scored: " + _item_counts(results) + ".",
+        "Accuracies and recalls in %, ranks (↓) as ranks. [low, high]: 95 % bootstrap confidence interval over the "
+        "benchmark's items; for Δ, the paired interval (both models on the same resampled items).",
+    ]
     if with_references and sources:
         lines += ["", "Reference values are published numbers from other work, shown for orientation only:"]
         lines += [f"[{number}] {source}" for source, number in sources.items()]
@@ -220,7 +268,8 @@ def render_markdown(results: Sequence[EvalResult], model_names: Sequence[str], w
 def render_chart(
     results: Sequence[EvalResult], model_names: Sequence[str], path: str, with_references: bool = True
 ) -> str | None:
-    """Grouped bars (one group per percent metric, one bar per model) with reference values as black markers."""
+    """Grouped bars (one group per percent metric, one bar per model) with 95 % confidence intervals as error bars
+    and reference values as black markers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -235,8 +284,13 @@ def render_chart(
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * max(1, len(model_names)) ** 0.5 + 2), 4.5))
     for index, name in enumerate(model_names):
-        heights = [by_key[(name, t)].metrics.get(m, np.nan) if (name, t) in by_key else np.nan for t, m in rows]
-        ax.bar(x - 0.4 + width * (index + 0.5), heights, width, label=name)
+        runs = [by_key.get((name, t)) for t, _ in rows]
+        heights = np.array([run.metrics.get(m, np.nan) if run else np.nan for run, (_, m) in zip(runs, rows)])
+        intervals = [run.confidence_intervals.get(m) if run else None for run, (_, m) in zip(runs, rows)]
+        errors = np.array(
+            [[h - i[0], i[1] - h] if i else [0.0, 0.0] for h, i in zip(heights, intervals)]
+        ).T.clip(min=0.0)
+        ax.bar(x - 0.4 + width * (index + 0.5), heights, width, yerr=errors, capsize=2, label=name)
     if with_references:
         labelled: set[bool] = set()
         for position, (task, metric) in enumerate(rows):
@@ -268,13 +322,18 @@ def write_report(
 ) -> dict[str, Any]:
     """Write `report.md`, `report.png` and `summary.json` into `output_dir`; return the summary."""
     os.makedirs(output_dir, exist_ok=True)
-    markdown = render_markdown(results, model_names, with_references)
+    differences = paired_differences(results, model_names)
+    markdown = render_markdown(results, model_names, with_references, differences)
     with open(os.path.join(output_dir, "report.md"), "w", encoding="utf-8") as handle:
         handle.write(markdown)
     chart = render_chart(results, model_names, os.path.join(output_dir, "report.png"), with_references)
     summary = {
         "models": list(model_names),
         "results": [r.to_dict() for r in results],
+        "paired_differences": {
+            f"{task}/{metric}": {"last_minus_first": interval, "models": [model_names[-1], model_names[0]]}
+            for (task, metric), interval in differences.items()
+        },
         "markdown": markdown,
         "report_md": os.path.join(output_dir, "report.md"),
         "report_png": chart,

@@ -4,7 +4,8 @@ Each clip gives 5 event embeddings (5 events x `frames_per_event` frames, sample
 frame loader; CLIP-level means, or the contextualised event tokens with `--use_contextualizer`). Two predictors:
 
 - zero-shot (`--probe none`): cosine similarity with one verb-only prompt per VerbID ("In this photo, the action is
-  {lemma}"); senses of one lemma share a prompt and so tie, and ties keep the more frequent VerbID first;
+  {lemma}"); senses of one lemma share a prompt and so tie. The leaderboard predictions (and `--ties official`) keep
+  the more frequent VerbID first; the default `--ties expected` scores a tie as a uniformly random order;
 - a head trained on frozen train-split event embeddings (`--probe linear` or `--probe mlp`).
 
 The verb vocabulary is the train split's VerbIDs ordered by frequency (as VidSitu's `verb_id_vocab`); without a train
@@ -27,7 +28,7 @@ from torch import nn
 
 from dataset_scripts.benchmarks.common import BenchmarkDataError, SkipLog
 
-from .. import metrics as M
+from . import metrics as M
 from .arguments import EvaluationArguments
 from .common import base_settings, skip_details
 from .encoders import ClipEncoder, VideoEmbeddings
@@ -299,9 +300,12 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
 
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {}
+    tables: list = []
     if split in ANNOTATED_SPLITS and split != "train":
         ground_truth = [[list(ids)[:10] for ids in clip.verb_ids_10] for clip in eval_clips]
-        full = M.vidsitu_verb_metrics(per_clip_verbs, ground_truth)
+        full, tables = M.vidsitu_verb_evaluation(
+            scores, verb_ids, ground_truth, args.ties, clip_keys=[clip_id_of(c) for c in eval_clips]
+        )
         metrics = {key: full[key] for key in ("Acc@1", "Acc@5", "Rec@5")}
         details = {k: v for k, v in full.items() if k not in metrics}
     return EvalResult(
@@ -323,8 +327,11 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
             num_verbs=len(verb_ids),
             predictions_file=predictions_path,
             metric_definitions="Acc@k = Per_Ev_Top_k, Rec@5 = recall_macro_1_th_9 (vidsitu_code/evl_fns.py)",
+            ties=args.ties,
+            tie_rule=M.describe_ties("vidsitu", args.ties),
             **({"probe": probe_info} if probe_info else {}),
         ),
         num_skipped=skip_log.count,
         details={**details, "num_events": len(eval_clips) * NUM_EVENTS, **skip_details(skip_log)},
+        item_tables=tables,
     )

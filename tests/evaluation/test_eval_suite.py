@@ -61,8 +61,15 @@ def test_suite_writes_results_table_and_chart(suite_file):
     assert markdown == summary["markdown"]
     header = markdown.splitlines()[0]
     assert "| CLIP tiny | FiGCLIP tiny | Δ (FiGCLIP tiny − CLIP tiny) | Reference (published, not ours) |" in header
-    assert "| msrvtt | t2v_R@1 |" in markdown and "31.20 CLIP ViT-B/32 [" in markdown
+    assert "| msrvtt | t2v_R@1 |" in markdown and "31.2 CLIP ViT-B/32 [" in markdown
     assert "| msrvtt | t2v_MedR ↓ |" in markdown
+    # Every model cell is `value [low, high]` from that run's results.json, and Δ carries its paired interval.
+    clip_r1 = read_json(os.path.join(output_dir, "results", "CLIP_tiny", "msrvtt.json"))
+    low, high = clip_r1["confidence_intervals"]["t2v_R@1"]
+    row = next(line for line in markdown.splitlines() if line.startswith("| msrvtt | t2v_R@1 |"))
+    assert row.split(" | ")[2] == f"{clip_r1['metrics']['t2v_R@1']:.1f} [{low:.1f}, {high:.1f}]"
+    delta_low, delta_high = summary["paired_differences"]["msrvtt/t2v_R@1"]["last_minus_first"]
+    assert row.split(" | ")[4].endswith(f"[{delta_low:+.1f}, {delta_high:+.1f}]")
     assert "Portillo-Quintero" in markdown and "published numbers from other work" in markdown
     with open(os.path.join(output_dir, "report.png"), "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -96,6 +103,25 @@ def test_markdown_marks_missing_values_and_unverified_references():
         EvalResult("sugarcrepe", "base", {"swap_obj": 40.0}, 4),
     ]
     markdown = render_markdown(results, ["base", "ours"])
-    assert "| aro_vg_attribution | macro_accuracy | 50.00 | 55.50 | +5.50 |" in markdown
-    assert "62.00 CLIP ViT-B/32 (unverified)" in markdown
-    assert "| sugarcrepe | swap_obj | 40.00 | – | – |" in markdown
+    assert "| aro_vg_attribution | macro_accuracy | 50.0 | 55.5 | +5.5 |" in markdown  # no item tables: no intervals
+    assert "62.0 CLIP ViT-B/32 (unverified)" in markdown
+    assert "| sugarcrepe | swap_obj | 40.0 | – | – |" in markdown
+
+
+def test_markdown_shows_intervals_and_the_paired_interval_of_the_difference():
+    from modeling_figclip.evaluation import ItemTable, difference_intervals
+    from modeling_figclip.evaluation.bootstrap import Mean
+
+    def run(model, correct):
+        table = ItemTable("items", {"correct": correct}, {"accuracy": Mean("correct")}, items_digest="same items")
+        return EvalResult("aro_coco_order", model, table.evaluate(), len(correct),
+                          settings={"confidence_intervals": {"resamples": 1000, "seed": 0}},
+                          confidence_intervals={"accuracy": [10.0, 20.0]}, item_tables=[table])
+
+    base = run("base", [1.0] * 50 + [0.0] * 50)
+    ours = run("ours", [1.0] * 60 + [0.0] * 40)  # right on 10 more items, wrong on none the base got right
+    markdown = render_markdown([base, ours], ["base", "ours"], with_references=False)
+    low, high = difference_intervals([ours.item_tables], base.item_tables)["accuracy"]
+    assert 0.0 < low <= 10.0 <= high  # paired: the 10 extra items are always a gain, never a loss
+    assert f"| aro_coco_order | accuracy | 50.0 [10.0, 20.0] | 60.0 [10.0, 20.0] | +10.0 [{low:+.1f}, {high:+.1f}] |" \
+        in markdown

@@ -11,7 +11,7 @@ from figclip_eval_helpers import load_recipe_main, read_json, save_tiny_model, w
 
 from dataset_scripts.benchmarks import BenchmarkDataError
 from dataset_scripts.vidsitu import write_synthetic_release
-from modeling_figclip import metrics as M
+from modeling_figclip.evaluation import metrics as M
 from modeling_figclip.evaluation.arguments import EvaluationArguments
 from modeling_figclip.evaluation.vidsitu import train_probe, verb_vocabulary
 
