@@ -79,22 +79,28 @@ class JpegDecoder:
         self.backend = backend
 
     def __call__(self, blobs: Sequence[bytes | memoryview | np.ndarray]) -> torch.Tensor:
+        """The frames stacked into one tensor ``(N, 3, H, W)`` (all must have the same size)."""
         if not blobs:
             raise ValueError("no JPEG frames to decode")
+        return torch.stack(self.decode_list(blobs))
+
+    def decode_list(self, blobs: Sequence[bytes | memoryview | np.ndarray]) -> list[torch.Tensor]:
+        """One uint8 tensor ``(3, H, W)`` per frame (lets the caller place them without an extra copy)."""
         if self.device.type == "cuda":
             from torchvision.io import decode_jpeg
 
             # One batched nvJPEG call; the compressed bytes are what crosses the PCIe bus (~10x less than pixels).
-            decoded = decode_jpeg([as_byte_tensor(blob) for blob in blobs], device=self.device)
-            return torch.stack(decoded)
+            return list(decode_jpeg([as_byte_tensor(blob) for blob in blobs], device=self.device))
         if self.backend == "pil":
             from PIL import Image
 
-            arrays = [np.asarray(Image.open(io.BytesIO(bytes(blob))).convert("RGB")) for blob in blobs]
-            return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+            return [
+                torch.from_numpy(np.asarray(Image.open(io.BytesIO(bytes(blob))).convert("RGB"))).permute(2, 0, 1)
+                for blob in blobs
+            ]
         from torchvision.io import ImageReadMode, decode_jpeg
 
-        return torch.stack(decode_jpeg([as_byte_tensor(blob) for blob in blobs], mode=ImageReadMode.RGB))
+        return list(decode_jpeg([as_byte_tensor(blob) for blob in blobs], mode=ImageReadMode.RGB))
 
     def __repr__(self) -> str:
         return f"JpegDecoder(device={str(self.device)!r}, backend={self.backend!r})"

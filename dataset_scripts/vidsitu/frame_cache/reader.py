@@ -220,29 +220,30 @@ class FrameCacheLoader:
 
     def _decode_clips(self, clip_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 frames ``(clips, 5, F, 3, H, W)`` (zeros for masked events) and masks ``(clips, 5)``, with one
-        batched decoder call for every distinct sampled frame of every clip."""
+        batched decoder call for every distinct sampled frame of every clip, and one copy into the output."""
         per_event = self.frames_per_event
         sampled = [self._sampled_jpegs(clip_id) for clip_id in clip_ids]
+        masks = torch.tensor(
+            [[all(index is not None for index in stored[e * per_event : (e + 1) * per_event]) for e in range(NUM_EVENTS)]
+             for _, stored in sampled]
+        ).view(len(clip_ids), NUM_EVENTS)  # fmt: skip
         unique: dict[tuple[int, int], int] = {}
         blobs: list[memoryview] = []
         for clip_number, (jpegs, stored) in enumerate(sampled):
-            for jpeg, index in zip(jpegs, stored):
-                if jpeg is not None and (clip_number, index) not in unique:
+            for slot, (jpeg, index) in enumerate(zip(jpegs, stored)):
+                # An incomplete event is all zeros (as the loader's): its present frames are not even decoded.
+                if masks[clip_number, slot // per_event] and (clip_number, index) not in unique:
                     unique[(clip_number, index)] = len(blobs)
                     blobs.append(jpeg)
-        height, width = self.frame_size
-        frames = torch.zeros(len(clip_ids), NUM_EVENTS * per_event, 3, height, width, dtype=torch.uint8)
-        masks = torch.ones(len(clip_ids), NUM_EVENTS, dtype=torch.bool)
-        decoded = self.decoder(blobs).cpu() if blobs else None
-        for clip_number, (_, stored) in enumerate(sampled):
-            for slot, index in enumerate(stored):
-                if index is None:
-                    masks[clip_number, slot // per_event] = False
-                else:
-                    frames[clip_number, slot] = decoded[unique[(clip_number, index)]]
-        frames = frames.view(len(clip_ids), NUM_EVENTS, per_event, 3, height, width)
-        frames[~masks] = 0  # as the loader: an incomplete event is all zeros
-        return frames, masks
+        decoded = self.decoder.decode_list(blobs) if blobs else []
+        zeros = torch.zeros(3, *self.frame_size, dtype=torch.uint8)
+        slots = [
+            decoded[unique[(clip_number, index)]] if masks[clip_number, slot // per_event] else zeros
+            for clip_number, (_, stored) in enumerate(sampled)
+            for slot, index in enumerate(stored)
+        ]
+        frames = torch.stack([slot.cpu() for slot in slots])
+        return frames.view(len(clip_ids), NUM_EVENTS, per_event, 3, *self.frame_size), masks
 
     def load(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` bool (`VidSituFrameLoader.load`)."""
