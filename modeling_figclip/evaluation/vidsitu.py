@@ -281,6 +281,7 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
         probe_info = {
             "train_clips": len(train_clips),
             "train_events": len(labels),
+            "first_epoch_loss": losses[0],
             "final_loss": losses[-1],
             "epochs": args.probe_epochs,
             "lr": args.probe_lr,

@@ -190,12 +190,19 @@ ACTION_CLASSES = {
 
 
 def write_action_dataset(
-    data_dir: str, dataset: str, splits: Sequence[int] = (1, 2, 3), videos_per_split: int = 3, extension: str = ".avi"
+    data_dir: str,
+    dataset: str,
+    splits: Sequence[int] = (1, 2, 3),
+    videos_per_split: int = 3,
+    extension: str = ".avi",
+    classes: Sequence[str] | None = None,
 ) -> dict[int, list[tuple[str, int]]]:
-    """ViFi-CLIP layout: `labels/*.csv` (`id,name`) and `datasets_splits/*_splits/*.txt` (`<video> <label>`)."""
+    """ViFi-CLIP layout: `labels/*.csv` (`id,name`) and `datasets_splits/*_splits/*.txt` (`<video> <label>`);
+    video v of split s has label (v + s) mod the number of classes (default `ACTION_CLASSES[dataset]`)."""
     from dataset_scripts.benchmarks.action_recognition import ACTION_DATASETS
 
     spec = ACTION_DATASETS[dataset]
+    classes = list(classes or ACTION_CLASSES[dataset])
     video_dir = os.path.join(data_dir, "videos")
     os.makedirs(video_dir, exist_ok=True)
     written = {}
@@ -203,11 +210,11 @@ def write_action_dataset(
         label_path = os.path.join(data_dir, spec.label_file.format(i=split))
         os.makedirs(os.path.dirname(label_path), exist_ok=True)
         with open(label_path, "w") as handle:
-            handle.write("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(ACTION_CLASSES[dataset])))
+            handle.write("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(classes)))
         entries = []
         for v in range(videos_per_split):
-            label = (v + split) % len(ACTION_CLASSES[dataset])
-            name = f"v_{ACTION_CLASSES[dataset][label].replace(' ', '_')}_g{split:02d}_c{v:02d}{extension}"
+            label = (v + split) % len(classes)
+            name = f"v_{classes[label].replace(' ', '_')}_g{split:02d}_c{v:02d}{extension}"
             write_test_video(os.path.join(video_dir, name), synthetic_frames(100 * split + v, num_frames=8))
             entries.append((name, label))
         split_path = os.path.join(data_dir, spec.split_file.format(i=split))
@@ -234,3 +241,39 @@ def load_recipe_main():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
+
+
+# ----------------------------------------------------------------------------------------------------------- embeddings
+def embed_by_hand(model_dir: str, images, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2-normalised image and text embeddings computed directly with the model (no evaluator code)."""
+    from modeling_figclip.loading import load_model_for_inference
+    from modeling_figclip.utils import l2_normalize, to_embedding_tensor
+
+    model, tokenizer, processor = load_model_for_inference(model_dir)
+    with torch.no_grad():
+        pixels = processor(images=list(images), return_tensors="pt")
+        image_embeds = l2_normalize(to_embedding_tensor(model.get_image_features(**pixels)))
+        tokens = tokenizer(list(texts), padding=True, return_tensors="pt")
+        text_embeds = l2_normalize(to_embedding_tensor(model.get_text_features(**tokens)))
+    return image_embeds, text_embeds
+
+
+def stub_embeddings(encoder, texts: dict[str, torch.Tensor], videos: dict[str, torch.Tensor]):
+    """Make `encoder` return the given embeddings for these captions and video paths, so a test can choose the
+    similarity matrix (and so every rank) that the evaluator sees."""
+    from modeling_figclip.evaluation import EmbeddingTable, VideoEmbeddings
+
+    def encode_texts(keys, desc="texts"):
+        unique = list(dict.fromkeys(keys))
+        return EmbeddingTable(torch.stack([texts[k] for k in unique]), {k: i for i, k in enumerate(unique)})
+
+    def encode_videos(keys, load, num_frames, use_contextualizer=False, events=None, desc="videos"):
+        unique = list(dict.fromkeys(keys))
+        embeds = torch.stack([videos[os.path.basename(k)] for k in unique])
+        frames = embeds[:, None, None, :]
+        return VideoEmbeddings(frames, embeds[:, None], embeds, embeds[:, None], embeds,
+                               torch.ones(len(unique), 1, 1, dtype=torch.bool), {k: i for i, k in enumerate(unique)})
+
+    encoder.encode_texts = encode_texts
+    encoder.encode_videos = encode_videos
+    return encoder

@@ -1,16 +1,21 @@
 """`recipes/evaluate_figclip.py` end to end on tiny random models and data written in the official formats."""
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from figclip_eval_helpers import (
+    embed_by_hand,
+    fake_pos_tagger,
     load_recipe_main,
     read_json,
     save_tiny_model,
+    stub_embeddings,
     write_action_dataset,
     write_aro_vg,
     write_karpathy,
@@ -19,6 +24,7 @@ from figclip_eval_helpers import (
 )
 
 from dataset_scripts.benchmarks import BenchmarkDataError
+from modeling_figclip.evaluation import EvaluationArguments, NonFiniteScoresError, load_encoder, run_task
 from modeling_figclip.evaluation.cli import parse_args
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -119,13 +125,41 @@ def test_aro_tasks(main, world, tmp_path, task, data, extra, items):
         *extra,
     )
     assert result["num_items"] == items
+    # Recompute the accuracy by hand: each item's image (or bbox crop) against its caption options, with the model.
+    from dataset_scripts.benchmarks.aro import load_order, load_vg
+    from dataset_scripts.benchmarks.common import load_rgb_image
+    from dataset_scripts.benchmarks.perturbations import TextShuffler
+
+    data_dir = os.path.join(world["root"], data)
+    if task.startswith("aro_vg"):
+        loaded = load_vg(data_dir, task.rsplit("_", 1)[1], os.path.join(data_dir, "images"))
+        images = [load_rgb_image(it.image_path, it.crop_box) for it in loaded]
+        options = [(it.false_caption, it.true_caption) for it in loaded]
+        correct_index = 1
+    else:
+        loaded = load_order(data_dir, task.split("_")[1], TextShuffler(fake_pos_tagger(), seed=1), data_dir)
+        images = [load_rgb_image(it.image_path) for it in loaded]
+        options = [it.caption_options for it in loaded]
+        correct_index = 0
+    texts = sorted({t for option in options for t in option})
+    image_embeds, text_embeds = embed_by_hand(world["figclip"], images, texts)
+    scores = torch.stack([image_embeds[i] @ text_embeds[[texts.index(t) for t in o]].T for i, o in enumerate(options)])
+    # Default rule: the correct option wins a tie among n top-scoring options with probability 1/n (a perturbation
+    # can equal the original caption, so ties do occur here).
+    at_max = scores == scores.max(dim=1, keepdim=True).values
+    correct = (at_max[:, correct_index] / at_max.sum(dim=1)).numpy()
+    assert result["metrics"]["accuracy"] == pytest.approx(100 * correct.mean(), abs=1e-4)
     if task.startswith("aro_vg"):
         assert set(result["metrics"]) == {"macro_accuracy", "accuracy"}
+        groups = [it.group for it in loaded]
+        kept = [g for g in dict.fromkeys(groups) if g != "next to"] if task == "aro_vg_relation" else list(set(groups))
+        per_group = [correct[[g == k for g in groups]].mean() for k in kept]
+        assert result["metrics"]["macro_accuracy"] == pytest.approx(100 * np.mean(per_group), abs=1e-4)
     else:
         assert set(result["metrics"]) == {"accuracy"}
         assert result["settings"]["shuffler"]["pos_tagger"] == "fake lexicon tagger"
         assert result["settings"]["seed"] == 1
-    assert all(0 <= v <= 100 for v in result["metrics"].values())
+    assert set(result["confidence_intervals"]) == set(result["metrics"])
 
 
 def test_aro_relation_macro_drops_excluded_relations(main, world, tmp_path):
@@ -164,8 +198,46 @@ def test_msrvtt_retrieval(main, world, tmp_path):
     )
     assert set(result["metrics"]) == {f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MnR")}
     assert result["num_items"] == 5 and result["settings"]["num_frames"] == 12
-    assert result["metrics"]["t2v_R@5"] == 100.0  # 5 candidates
-    assert 1 <= result["metrics"]["t2v_MedR"] <= 5
+    assert set(result["confidence_intervals"]) == set(result["metrics"])
+    assert result["settings"]["ties"] == "expected"
+    assert result["settings"]["confidence_intervals"]["resamples"] == 1000
+
+
+# Captions x videos with known ranks of each caption's own video (the diagonal), no ties:
+# t2v ranks 1, 1, 2, 3, 5, 8, 4, 6.
+T2V_RANKS = [1, 1, 2, 3, 5, 8, 4, 6]
+
+
+def _known_rank_similarity() -> torch.Tensor:
+    similarity = torch.zeros(8, 8)
+    for i, rank in enumerate(T2V_RANKS):
+        others = [j for j in range(8) if j != i]
+        similarity[i, others] = torch.tensor([0.9 - 0.1 * k for k in range(7)])
+        similarity[i, i] = 0.95 if rank == 1 else 0.9 - 0.1 * (rank - 2) - 0.05
+    return similarity
+
+
+@pytest.mark.parametrize("ties", ["expected", "official"])
+def test_msrvtt_metrics_of_a_similarity_matrix_with_known_ranks(world, tmp_path, ties):
+    data = tmp_path / "msrvtt8"
+    ids = write_msrvtt(str(data), num_videos=8)
+    similarity = _known_rank_similarity()
+    with open(data / "MSRVTT_JSFUSION_test.csv", encoding="utf-8") as handle:
+        sentences = [line.rstrip("\n").split(",", 3)[3] for line in handle.readlines()[1:]]
+    args = EvaluationArguments(model=world["clip"], task="msrvtt", data_dir=str(data), show_progress=False, ties=ties)
+    encoder = stub_embeddings(
+        load_encoder(world["clip"], args),
+        texts={sentence: similarity[i] for i, sentence in enumerate(sentences)},  # caption i . video j = S[i, j]
+        videos={f"{video_id}.mp4": torch.eye(8)[j] for j, video_id in enumerate(ids)},
+    )
+    metrics = run_task("msrvtt", encoder, args, "stub").metrics
+    assert metrics["t2v_R@1"] == 25.0 and metrics["t2v_R@5"] == 75.0 and metrics["t2v_R@10"] == 100.0
+    assert metrics["t2v_MedR"] == 3.5 and metrics["t2v_MnR"] == 3.75
+    # Video->text reads the same matrix by columns: video j's rank is 1 + #captions scoring higher on it.
+    v2t_ranks = [1 + int((similarity[:, j] > similarity[j, j]).sum()) for j in range(8)]
+    assert metrics["v2t_R@1"] == pytest.approx(100 * np.mean([r <= 1 for r in v2t_ranks]))
+    assert metrics["v2t_R@5"] == pytest.approx(100 * np.mean([r <= 5 for r in v2t_ranks]))
+    assert metrics["v2t_MedR"] == np.median(v2t_ranks) and metrics["v2t_MnR"] == pytest.approx(np.mean(v2t_ranks))
 
 
 def test_msrvtt_with_contextualizer_on_figclip(main, world, tmp_path):
@@ -185,6 +257,50 @@ def test_msrvtt_with_contextualizer_on_figclip(main, world, tmp_path):
         os.path.join(world["root"], "msrvtt"),
     )
     assert result["settings"]["video_embedding"] == "contextualizer video token"
+
+
+def test_contextualizer_flag_changes_the_video_embeddings_the_evaluator_ranks(world, tmp_path):
+    """The flag must change what is ranked: the evaluator's ranks are those of the contextualised video embeddings."""
+    from dataset_scripts.benchmarks.video_io import read_video_frames
+
+    data = tmp_path / "msrvtt10"
+    ids = write_msrvtt(str(data), num_videos=10)
+    args = EvaluationArguments(model=world["figclip"], task="msrvtt", data_dir=str(data), show_progress=False,
+                               num_frames=8)
+    encoder = load_encoder(world["figclip"], args)
+    paths = [str(data / "videos" / f"{video_id}.mp4") for video_id in ids]
+    with open(data / "MSRVTT_JSFUSION_test.csv", encoding="utf-8") as handle:
+        sentences = [line.rstrip("\n").split(",", 3)[3] for line in handle.readlines()[1:]]
+    texts = encoder.encode_texts(sentences).lookup(sentences)
+
+    def ranks_by_hand(use_contextualizer):
+        videos = encoder.encode_videos(paths, lambda p: read_video_frames(p, 8), 8,
+                                       use_contextualizer=use_contextualizer).table().lookup(paths)
+        similarity = texts @ videos.T
+        return [1 + int((similarity[i] > similarity[i, i]).sum()) for i in range(10)]
+
+    def evaluator_ranks(use_contextualizer):
+        result = run_task("msrvtt", encoder, dataclasses.replace(args, use_contextualizer=use_contextualizer), "m")
+        return result.item_tables[0].columns["rank"].astype(int).tolist()
+
+    assert evaluator_ranks(True) == ranks_by_hand(True)
+    assert evaluator_ranks(False) == ranks_by_hand(False)
+    assert ranks_by_hand(True) != ranks_by_hand(False)
+
+
+def test_non_finite_scores_name_the_task_the_model_and_the_count(main, world, tmp_path):
+    from modeling_figclip.loading import load_model_for_inference
+
+    model, tokenizer, processor = load_model_for_inference(world["clip"])
+    with torch.no_grad():
+        model.visual_projection.weight[0, 0] = float("nan")  # every image embedding becomes NaN
+    broken = tmp_path / "broken"
+    model.save_pretrained(broken)
+    tokenizer.save_pretrained(broken)
+    processor.save_pretrained(broken)
+    with pytest.raises(NonFiniteScoresError, match=r"sugarcrepe, model .*broken: 24 of 24 scores are NaN"):
+        main(["--model", str(broken), "--task", "sugarcrepe", "--data_dir",
+              os.path.join(world["root"], "sugarcrepe"), *QUIET])
 
 
 @pytest.mark.parametrize("dataset,templates", [("ucf101", "clip"), ("hmdb51", "classname"), ("k600", "classname")])
@@ -208,8 +324,35 @@ def test_action_recognition(main, world, tmp_path, dataset, templates):
     assert result["num_items"] == 9
     per_split = result["details"]["per_split"]
     assert result["metrics"]["top1"] == pytest.approx(sum(m["top1"] for m in per_split.values()) / 3)
-    assert result["metrics"]["top5"] == 100.0  # 3 classes
+    assert result["metrics"]["top1_std"] == pytest.approx(np.std([m["top1"] for m in per_split.values()]))
     assert set(result["metrics"]) == {"top1", "top5", "mean_per_class", "top1_std"}
+    assert set(result["confidence_intervals"]) == set(result["metrics"])
+
+
+SEVEN_CLASSES = ["ApplyEyeMakeup", "BoxingPunchingBag", "YoYo", "Drumming", "Fencing", "Rowing", "Surfing"]
+
+
+def test_action_recognition_metrics_of_scores_with_known_ranks(world, tmp_path):
+    from modeling_figclip.evaluation.action_recognition import class_prompts
+
+    entries = write_action_dataset(str(tmp_path / "ucf"), "ucf101", splits=(1,), videos_per_split=7,
+                                   classes=SEVEN_CLASSES)[1]
+    label_ranks = [1, 2, 6, 5, 7, 3, 1]  # rank of each video's own class among the 7
+    videos = {}
+    for (name, label), rank in zip(entries, label_ranks):
+        others = [c for c in range(7) if c != label]
+        scores = torch.zeros(7)
+        scores[others] = torch.tensor([0.9 - 0.1 * k for k in range(6)])
+        scores[label] = 0.95 if rank == 1 else 0.9 - 0.1 * (rank - 2) - 0.05
+        videos[name] = scores
+    prompts = class_prompts(tuple(SEVEN_CLASSES), "ucf101", "classname")
+    args = EvaluationArguments(model=world["clip"], task="ucf101", data_dir=str(tmp_path / "ucf"), show_progress=False)
+    encoder = stub_embeddings(load_encoder(world["clip"], args),
+                              texts={p[0]: torch.eye(7)[c] for c, p in enumerate(prompts)}, videos=videos)
+    result = run_task("ucf101", encoder, args, "stub")
+    assert result.metrics["top1"] == pytest.approx(100 * 2 / 7)
+    assert result.metrics["top5"] == pytest.approx(100 * 5 / 7)
+    assert result.metrics["mean_per_class"] == pytest.approx(100 * 2 / 7)  # one video per class
 
 
 def test_single_split(main, world, tmp_path):
