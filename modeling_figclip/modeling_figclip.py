@@ -91,7 +91,8 @@ class FigClipOutput(ModelOutput):
         logits_clip_event: `(M, M)` event→prompt logits over the M present events of the (global) batch.
         logits_vc_event: the same for contextualised event tokens.
         negative_logits_clip_event, negative_logits_vc_event: `(M, N)` logits against each event's hard negatives.
-        logits_clip_video, logits_vc_video: `(B, B)` video→text logits over the (global) batch.
+        logits_clip_video, logits_vc_video: `(V, V)` video→text logits over the V videos of the (global) batch that
+            have a present event.
         video_embeds: the `FigClipVideoOutput` of this process's videos.
         text_event_embeds: `(batch, events, dim)` normalised prompt embeddings.
         text_video_embeds: `(batch, dim)` normalised video-level text embeddings.
@@ -218,12 +219,6 @@ class FigClipModel(CLIPModel):
         if empty_events.any():
             video, event = empty_events.nonzero()[0].tolist()
             raise ValueError(f"event_mask marks event {event} of video {video} as present but frame_mask has no frame for it.")
-        empty_videos = ~event_mask.any(dim=-1)
-        if empty_videos.any():
-            raise ValueError(
-                f"event_mask masks every event of video(s) {empty_videos.nonzero().flatten().tolist()}: "
-                "a video needs at least one present event."
-            )
         return event_mask, frame_mask
 
     # ------------------------------------------------------------------ features
@@ -239,7 +234,9 @@ class FigClipModel(CLIPModel):
 
         Args:
             pixel_values_videos: `(batch, events, frames, 3, H, W)` processed frames (e.g. from `FigClipProcessor`).
-            event_mask: `(batch, events)` bool; False marks an absent (padding) event. Default: all present.
+            event_mask: `(batch, events)` bool; False marks an absent (padding) event. Default: all present. A video
+                with no present event (e.g. an unreadable video in lenient mode) gets zero embeddings and enters no
+                loss.
             frame_mask: `(batch, events, frames)` bool; False marks an absent frame. Default: all present.
             use_contextualizer: also compute VC-level embeddings. Without it any number of events and frames works
                 (CLIP-level means only, as used for zero-shot retrieval).
@@ -253,10 +250,13 @@ class FigClipModel(CLIPModel):
         event_mask, frame_mask = self._validate_video_inputs(pixel_values_videos, event_mask, frame_mask, use_contextualizer)
         batch, events, frames = pixel_values_videos.shape[:3]
 
-        image_features = self.get_image_features(
-            pixel_values=pixel_values_videos[frame_mask], interpolate_pos_encoding=interpolate_pos_encoding
-        )
-        present_embeds = F.normalize(to_embedding_tensor(image_features), dim=-1)
+        if frame_mask.any():
+            image_features = self.get_image_features(
+                pixel_values=pixel_values_videos[frame_mask], interpolate_pos_encoding=interpolate_pos_encoding
+            )
+            present_embeds = F.normalize(to_embedding_tensor(image_features), dim=-1)
+        else:  # CLIP's attention cannot reshape an empty batch; nothing to encode
+            present_embeds = pixel_values_videos.new_zeros(0, self.config.projection_dim)
         frame_embeds = present_embeds.new_zeros(batch, events, frames, present_embeds.shape[-1])
         frame_embeds[frame_mask] = present_embeds
 
@@ -270,7 +270,8 @@ class FigClipModel(CLIPModel):
                 frame_embeds, frame_mask, clip_event_embeds, clip_video_embeds
             )
             vc_event_embeds = F.normalize(vc_event_embeds, dim=-1) * event_mask.unsqueeze(-1).to(frame_embeds.dtype)
-            vc_video_embeds = F.normalize(vc_video_embeds, dim=-1)
+            video_present = event_mask.any(dim=-1, keepdim=True).to(frame_embeds.dtype)
+            vc_video_embeds = F.normalize(vc_video_embeds, dim=-1) * video_present
 
         return FigClipVideoOutput(
             frame_embeds=frame_embeds,
@@ -500,6 +501,12 @@ class FigClipModel(CLIPModel):
         if config.gather_across_processes:
             batch_tensors = gather_batch(batch_tensors)
         present = batch_tensors["event_mask"]
+        if not bool(present.any()):
+            raise ValueError(
+                "No video of the batch has a present event (event_mask is all False): there is nothing to compute a "
+                "loss on. Leave such batches out (the trainer does, in lenient mode)."
+            )
+        videos = present.any(dim=-1)  # videos without any present event enter no loss
         logit_scale = self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
 
         def rows(name):
@@ -507,11 +514,11 @@ class FigClipModel(CLIPModel):
             return None if tensor is None else tensor[present]
 
         text_rows, negatives, negative_valid_rows = rows("text_event"), rows("negatives"), rows("negative_valid")
-        video_text = video_text_embeddings(batch_tensors["text_event"], present)
+        video_text = video_text_embeddings(batch_tensors["text_event"], present)[videos]
         key_rows = negative_key_rows = video_keys = None  # without keys every other text is a negative
         if config.mask_duplicate_texts:
             key_rows, negative_key_rows = rows("event_keys"), rows("negative_keys")
-            video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)
+            video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)[videos]
 
         losses: dict[str, torch.Tensor] = {}
         for level in ("clip", "vc"):
@@ -525,7 +532,7 @@ class FigClipModel(CLIPModel):
                 setattr(output, f"negative_logits_{level}_event", negative_logits)
             if enabled[f"{level}_video"]:
                 loss, logits, _ = info_nce_with_hard_negatives(
-                    batch_tensors[f"{level}_video"], video_text, logit_scale, video_keys
+                    batch_tensors[f"{level}_video"][videos], video_text, logit_scale, video_keys
                 )
                 losses[f"{level}_video"] = loss
                 setattr(output, f"loss_{level}_video", loss)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dataset_scripts.vidsitu import NEGATIVE_SAMPLING
 from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
 
 
@@ -31,6 +32,11 @@ class ModelArguments:
     use_contextualizer: bool = field(default=True, metadata={"help": "Build and train the Video Contextualizer."})
     vc_num_layers: int = field(default=6, metadata={"help": "Video Contextualizer depth (paper: 6)."})
     vc_num_attention_heads: int = field(default=8, metadata={"help": "Video Contextualizer heads (not in the paper)."})
+    vc_readout: str = field(
+        default="token",
+        metadata={"help": "token: VC-level embeddings are the contextualised tokens (paper) | residual: CLIP-level mean "
+                          "+ zero-initialised projection (ablation)."},
+    )
     use_clip_event_loss: bool = field(default=True, metadata={"help": "L_clip_event on/off."})
     use_vc_event_loss: bool = field(default=True, metadata={"help": "L_vc_event on/off."})
     use_clip_video_loss: bool = field(default=True, metadata={"help": "L_clip_video on/off."})
@@ -48,6 +54,7 @@ class ModelArguments:
             use_contextualizer=self.use_contextualizer,
             vc_num_layers=self.vc_num_layers,
             vc_num_attention_heads=self.vc_num_attention_heads,
+            vc_readout=self.vc_readout,
             use_clip_event_loss=self.use_clip_event_loss,
             use_vc_event_loss=self.use_vc_event_loss,
             use_clip_video_loss=self.use_clip_video_loss,
@@ -73,6 +80,11 @@ class DataArguments:
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
     num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
     negatives_seed: int = field(default=0, metadata={"help": "Seed of the (deterministic) negative sampling."})
+    negative_sampling: str = field(
+        default="per_epoch",
+        metadata={"help": "per_epoch: fresh verb-role negatives every epoch (paper), a function of (seed, epoch, clip, "
+                          "event) | fixed: the same draw every epoch (ablation)."},
+    )
     prompt_style: str = field(default="srl", metadata={"help": "srl (paper) | verb_only | no_template (ablations)."})
     temporal_jitter: bool = field(default=True, metadata={"help": "Random sampling times inside events for training."})
     strict: bool = field(default=True, metadata={"help": "Bad annotation/video: error (True) or skip and count (False)."})
@@ -92,6 +104,10 @@ class DataArguments:
         # The command line can only spell "no evaluation" as a string.
         if isinstance(self.eval_split, str) and self.eval_split.lower() in {"", "none", "null"}:
             self.eval_split = None
+        if self.negative_sampling not in NEGATIVE_SAMPLING:
+            raise ValueError(
+                f"negative_sampling must be one of {', '.join(NEGATIVE_SAMPLING)}, got {self.negative_sampling!r}."
+            )
         if self.prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {self.prompt_style!r}.")
         if self.num_hard_negatives < 0 or self.frames_per_event < 1:
@@ -151,9 +167,9 @@ class FigClipTrainingArguments:
 # Fields that define *what* is trained; a checkpoint or output folder whose run differs in one of them is another run.
 RUN_IDENTITY_FIELDS = (
     "model_name_or_path", "lora_r", "lora_alpha", "lora_targets", "use_contextualizer", "vc_num_layers",
-    "vc_num_attention_heads", "use_clip_event_loss", "use_vc_event_loss", "use_clip_video_loss", "use_vc_video_loss",
+    "vc_num_attention_heads", "vc_readout", "use_clip_event_loss", "use_vc_event_loss", "use_clip_video_loss", "use_vc_video_loss",
     "video_loss_weight", "freeze_text_encoder", "vidsitu_dir", "train_split", "frames_per_event", "num_hard_negatives",
-    "negatives_seed", "prompt_style", "max_train_clips", "seed", "per_device_train_batch_size",
+    "negatives_seed", "negative_sampling", "prompt_style", "max_train_clips", "seed", "per_device_train_batch_size",
     "gradient_accumulation_steps", "learning_rate", "weight_decay", "lr_scheduler_type", "num_train_epochs", "max_steps",
 )
 

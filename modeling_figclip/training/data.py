@@ -9,17 +9,24 @@ import datasets
 import numpy as np
 import torch
 
-from dataset_scripts.vidsitu import VidSituFrameLoader, load_vidsitu
+from dataset_scripts.vidsitu import VidSituTransform, load_vidsitu, vidsitu_transform
 
 from .arguments import DataArguments
 
 
 @dataclass
 class VidSituSplit:
-    """A split with its lazy frame loader (kept so the trainer can set the loader's epoch)."""
+    """A split ready for a DataLoader, with what the trainer needs beside the rows.
+
+    Attributes:
+        dataset: rows whose frames (and, for training, fresh negatives) are produced on access.
+        transform: the on-access transform; `set_epoch` it every epoch (new jitter times and negatives).
+        skipped: the builder's summary of the split (clips skipped, annotator copies and empty values dropped, fill
+            levels of the negatives), also when the rows come from the datasets cache.
+    """
 
     dataset: datasets.Dataset
-    frame_loader: VidSituFrameLoader
+    transform: VidSituTransform
     skipped: dict
 
 
@@ -41,7 +48,8 @@ def load_split(
     seed: int,
     max_clips: int | None,
 ) -> VidSituSplit:
-    """Load one split: text columns from the VidSitu builder, frames through a `VidSituFrameLoader` transform."""
+    """Load one split with `load_vidsitu`: text rows from the builder, frames decoded on access and, for training,
+    negatives drawn afresh every epoch (``data_args.negative_sampling``); evaluation always uses the fixed draw."""
     dataset, skipped = load_vidsitu(
         vidsitu_dir,
         split=split,
@@ -50,34 +58,36 @@ def load_split(
         frames_per_event=data_args.frames_per_event,
         num_negatives=data_args.num_hard_negatives,
         negatives_seed=data_args.negatives_seed,
+        negative_sampling=data_args.negative_sampling if training else "fixed",
         prompt_style=data_args.prompt_style,
         strict=data_args.strict,
-        decode_frames=False,
+        jitter=training and data_args.temporal_jitter,
+        jitter_seed=seed,
+        image_transform=clip_image_transform(image_processor),
+        clip_threads=data_args.decode_clip_threads,
         cache_dir=data_args.dataset_cache_dir,
         return_summary=True,
     )
     if max_clips is not None:
-        dataset = dataset.select(range(min(max_clips, len(dataset))))
-    loader = VidSituFrameLoader(
-        video_dir=data_args.video_dir,
-        frames_dir=data_args.frames_dir,
-        frames_per_event=data_args.frames_per_event,
-        jitter=training and data_args.temporal_jitter,
-        seed=seed,
-        image_transform=clip_image_transform(image_processor),
-        strict=data_args.strict,
-        clip_threads=data_args.decode_clip_threads,
-    )
-    return VidSituSplit(dataset.with_transform(loader), loader, skipped)
+        dataset = dataset.select(range(min(max_clips, len(dataset))))  # keeps the transform
+    return VidSituSplit(dataset, vidsitu_transform(dataset), skipped)
+
+
+def text_rows(dataset: datasets.Dataset) -> datasets.Dataset:
+    """The same rows without the on-access transform: reading their text columns decodes nothing (with a custom
+    transform, `datasets` formats whole rows even when one column is read)."""
+    return dataset.with_format(None)
 
 
 def collate_clips(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack frames and masks; keep prompts (`[video][event]`) and negatives (`[video][event][k]`) as strings so the
-    trainer can look them up in the text-embedding cache (or tokenize them when the text encoder is trained)."""
+    trainer can look them up in the text-embedding cache (or tokenize them when the text encoder is trained), and
+    each clip's `frames_problem` (lenient mode) so the trainer can count what was skipped."""
     return {
         "clip_ids": [row["clip_id"] for row in rows],
         "pixel_values_videos": torch.stack([torch.as_tensor(row["pixel_values_videos"]) for row in rows]).float(),
         "event_mask": torch.stack([torch.as_tensor(row["event_mask"]) for row in rows]).bool(),
         "prompts": [[event["prompt"] for event in row["events"]] for row in rows],
         "negatives": [[list(event["negative_prompts"]) for event in row["events"]] for row in rows],
+        "frames_problems": [row.get("frames_problem", "") for row in rows],
     }

@@ -8,6 +8,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
+from .skips import format_training_skips
+
 TEMPLATE_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "model_cards", "figclip_adapter.md")
 # Files of a run folder that belong on the Hub (checkpoints, logs and merged weights stay local unless asked).
 UPLOAD_PATTERNS = [
@@ -17,8 +19,8 @@ UPLOAD_PATTERNS = [
 ]
 
 HYPERPARAMETER_FIELDS = (
-    "lora_r", "lora_alpha", "lora_targets", "vc_num_layers", "video_loss_weight", "num_hard_negatives",
-    "prompt_style", "frames_per_event", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
+    "lora_r", "lora_alpha", "lora_targets", "vc_num_layers", "vc_readout", "video_loss_weight", "num_hard_negatives",
+    "negative_sampling", "prompt_style", "strict", "frames_per_event", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
     "weight_decay", "lr_scheduler_type", "num_train_epochs", "max_steps", "mixed_precision", "seed",
 )
 
@@ -35,7 +37,7 @@ def template_path() -> str:
 
 
 def render_model_card(model_args, data_args, training_args, metrics: dict[str, float], parameter_report,
-                      repo_id: str | None = None) -> ModelCard:
+                      repo_id: str | None = None, skipped: dict[str, Any] | None = None) -> ModelCard:
     """Render `model_cards/figclip_adapter.md` with the run's settings and results (results also as `model-index`)."""
     merged = {**asdict(model_args), **asdict(data_args), **asdict(training_args)}
     base = model_args.model_name_or_path
@@ -75,12 +77,34 @@ def render_model_card(model_args, data_args, training_args, metrics: dict[str, f
         parameter_table=parameter_report.as_table(),
         recipe=getattr(training_args, "recipe_path", None) or "recipes/train_figclip.py",
         results=[(name, f"{value:.2f}") for name, value in sorted(metrics.items()) if isinstance(value, (int, float))],
+        data_notes=_data_notes(skipped),
     )
 
 
-def write_model_card(output_dir: str, model_args, data_args, training_args, metrics: dict[str, Any], parameter_report) -> str:
+def _data_notes(skipped: dict[str, Any] | None) -> list[str]:
+    """Model-card lines saying what preparation and lenient-mode training left out (empty: nothing was)."""
+    if not skipped:
+        return []
+    notes = []
+    for split, summary in sorted(skipped.get("preparation", {}).items()):
+        clips = summary.get("skipped_clips") or {}
+        copies = summary.get("dropped_annotations") or {}
+        empty = summary.get("empty_values") or {}
+        notes.append(
+            f"{split}: {summary.get('clips_kept', '?')} of {summary.get('clips_in_split', '?')} clips kept; skipped "
+            f"{sum(clips.values())} {clips or ''}; dropped {sum(copies.values())} annotator copies {copies or ''}; "
+            f"{sum(empty.values())} empty role values (\"-\") treated as absent roles"
+        )
+    training = skipped.get("training") or {}
+    if training.get("videos_without_frames") or training.get("videos_with_missing_events") or training.get("batches_skipped"):
+        notes.append(format_training_skips(training))
+    return notes
+
+
+def write_model_card(output_dir: str, model_args, data_args, training_args, metrics: dict[str, Any], parameter_report,
+                     skipped: dict[str, Any] | None = None) -> str:
     """Write `README.md` (the model card) into `output_dir` and return its path."""
-    card = render_model_card(model_args, data_args, training_args, metrics, parameter_report)
+    card = render_model_card(model_args, data_args, training_args, metrics, parameter_report, skipped=skipped)
     path = os.path.join(output_dir, "README.md")
     card.save(path)
     return path

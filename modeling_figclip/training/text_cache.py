@@ -48,11 +48,13 @@ class TextEmbeddingCache:
         return text in self._embeddings
 
     @torch.no_grad()
-    def fill(self, model, texts: Sequence[str]) -> None:
-        """Encode the strings of `texts` that are not cached yet (the text tower must be frozen)."""
+    def fill(self, model, texts: Sequence[str], count: bool = True) -> None:
+        """Encode the strings of `texts` that are not cached yet (the text tower must be frozen). With ``count``,
+        the strings asked for are counted as hits (cached) or misses (new)."""
         missing = sorted({t for t in texts if t not in self._embeddings})
-        self.hits += len(texts) - len(missing)
-        self.misses += len(missing)
+        if count:
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
         if not missing:
             return
         device = next(model.parameters()).device

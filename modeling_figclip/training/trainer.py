@@ -32,7 +32,8 @@ from ..modeling_figclip import FigClipModel
 from ..processing_figclip import FigClipProcessor
 from ..tokenization_utils import check_tokenizer
 from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
-from .data import collate_clips, load_split
+from .data import collate_clips, load_split, text_rows
+from .skips import TrainingSkips, format_preparation_summary, format_training_skips, no_events_anywhere
 from .text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class FigClipTrainer:
         self.identity = run_identity(model_args, data_args, args)
         self.use_text_cache = args.text_embedding_cache and model_args.freeze_text_encoder
         self.log_history: list[dict[str, Any]] = []
+        self.skips = TrainingSkips()
 
         trackers = [t for t in args.report_to.split(",") if t and t != "none"]
         self.accelerator = Accelerator(
@@ -210,7 +212,29 @@ class FigClipTrainer:
                 self.eval_split.dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
                 collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers,
             )
+        self._report_preparation()
         return train_loader, eval_loader
+
+    def _report_preparation(self) -> None:
+        """Print what preparing the splits left out (lenient mode, empty role values), at every run: the summary is
+        read back with the split also when the rows come from the datasets cache."""
+        if not self.accelerator.is_main_process:
+            return
+        for split in (self.train_split, self.eval_split):
+            if split is None:
+                continue
+            summary = split.skipped
+            dropped = summary.get("skipped_clips") or summary.get("dropped_annotations") or summary.get("empty_values")
+            if not self.data_args.strict or dropped:
+                print(format_preparation_summary(summary))
+
+    def _usable(self, batch) -> bool:
+        """Lenient mode: count the videos that lost frames, and tell whether the batch has anything to train on
+        (decided jointly by all processes). Strict mode never gets here with a masked video: the loader raises."""
+        if self.data_args.strict:
+            return True
+        self.skips.count(batch)
+        return not no_events_anywhere(batch["event_mask"], self.accelerator)
 
     def _register_adapter_checkpoint_hooks(self) -> None:
         """Checkpoints hold the adapter state (LoRA + contextualiser) instead of the full frozen backbone."""
@@ -259,10 +283,10 @@ class FigClipTrainer:
         unwrapped = accelerator.unwrap_model(model)
         was_training = model.training
         model.eval()
-        prompts = sorted({e["prompt"] for row in self.eval_split.dataset["events"] for e in row})
+        prompts = sorted({e["prompt"] for row in text_rows(self.eval_split.dataset)["events"] for e in row})
         prompt_index = {p: i for i, p in enumerate(prompts)}
         if self.use_text_cache:
-            self.text_cache.fill(unwrapped, prompts)
+            self.text_cache.fill(unwrapped, prompts, count=False)
             prompt_matrix = self.text_cache.lookup(prompts).to(accelerator.device)
         else:
             prompt_matrix = torch.cat(
@@ -274,6 +298,8 @@ class FigClipTrainer:
         batches = 0
         hits: dict[str, list[torch.Tensor]] = {}
         for batch in eval_loader:
+            if not self.data_args.strict and no_events_anywhere(batch["event_mask"], accelerator):
+                continue
             out = self._forward(model, batch)
             batches += 1
             for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
@@ -365,6 +391,15 @@ class FigClipTrainer:
             with open(os.path.join(self.args.output_dir, METRICS_LOG_FILE), "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
 
+    def _log_text_cache_epoch(self, epoch: int, start_counts: tuple[int, int], step: int) -> None:
+        """The text cache's hit rate over one epoch: with fresh negatives every epoch, the share of the epoch's texts
+        the frozen tower did not have to embed again."""
+        hits = self.text_cache.hits - start_counts[0]
+        misses = self.text_cache.misses - start_counts[1]
+        if hits + misses:
+            self._log({"epoch_text_cache_hit_rate": 100.0 * hits / (hits + misses), "epoch_new_texts": misses,
+                       "epoch_index": epoch}, step)
+
     # ------------------------------------------------------------------ main loop
     def train(self) -> TrainResult:
         accelerator, args = self.accelerator, self.args
@@ -420,11 +455,18 @@ class FigClipTrainer:
         started = time.perf_counter()
         while global_step < total_steps:
             train_loader.set_epoch(epoch)
-            self.train_split.frame_loader.epoch = epoch
+            self.train_split.transform.set_epoch(epoch)  # new jitter times and, per_epoch, new negatives
+            cache_counts = (self.text_cache.hits, self.text_cache.misses)
             loader = accelerator.skip_first_batches(train_loader, skip_batches) if skip_batches else train_loader
             batches_in_epoch = skip_batches
             skip_batches = 0
+            trained_batches = 0
             for batch in loader:
+                if not self._usable(batch):
+                    batches_in_epoch += 1
+                    self.skips.batches_skipped += 1
+                    continue
+                trained_batches += 1
                 with accelerator.accumulate(model):
                     out = self._forward(model, batch)
                     accelerator.backward(out.loss)
@@ -462,13 +504,21 @@ class FigClipTrainer:
                     break
                 if global_step >= total_steps:
                     break
+            if self.use_text_cache:
+                self._log_text_cache_epoch(epoch, cache_counts, global_step)
             if stopped_early:
                 break
+            if trained_batches == 0 and self.skips.batches_skipped:
+                raise TrainingSetupError(
+                    f"Every batch of epoch {epoch} was skipped: no clip of the training split could be decoded in "
+                    f"lenient mode ({format_training_skips(self.skips.as_dict())}). Check video_dir / frames_dir."
+                )
             epoch += 1
         progress.close()
         accelerator.wait_for_everyone()
 
         result = TrainResult(output_dir=args.output_dir, global_step=global_step, stopped_early=stopped_early)
+        self.lenient_report = self._lenient_report()
         if stopped_early:
             accelerator.end_training()
             return result
@@ -483,6 +533,17 @@ class FigClipTrainer:
         return result
 
     # ------------------------------------------------------------------ end of training
+    def _lenient_report(self) -> dict[str, Any]:
+        """What was left out, from preparation to training (summed over processes; printed on the main process)."""
+        report: dict[str, Any] = {"strict": self.data_args.strict, "preparation": {}}
+        for split in (self.train_split, self.eval_split):
+            if split is not None and split.skipped:
+                report["preparation"][split.skipped.get("split", "?")] = split.skipped
+        report["training"] = self.skips.merged(self.accelerator)
+        if self.accelerator.is_main_process and not self.data_args.strict:
+            print(format_training_skips(report["training"]))
+        return report
+
     def _save_final(self, model, result: TrainResult) -> None:
         from .hub import push_run_to_hub, write_model_card
         from .plots import plot_loss_curve
@@ -509,9 +570,10 @@ class FigClipTrainer:
             result.merged_dir = merged_dir
         result.loss_curve = plot_loss_curve(self.log_history, os.path.join(args.output_dir, "loss_curve.png"))
         with open(os.path.join(args.output_dir, "train_results.json"), "w", encoding="utf-8") as handle:
-            json.dump({"global_step": result.global_step, **result.final_metrics}, handle, indent=2)
+            json.dump({"global_step": result.global_step, **result.final_metrics, "skipped": self.lenient_report},
+                      handle, indent=2)
         write_model_card(args.output_dir, self.model_args, self.data_args, args, result.final_metrics,
-                         trainable_parameter_report(peft_model))
+                         trainable_parameter_report(peft_model), skipped=self.lenient_report)
         if args.push_to_hub:
             push_run_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private_repo)
 

@@ -174,7 +174,7 @@ def test_plain_clip_checkpoint_loads_with_new_contextualizer(tmp_path, tokenizer
         (lambda i: i.update(pixel_values_videos=torch.zeros(3, 6, 4, 3, 32, 32)), r"6 events .*max_events=5"),
         (lambda i: i.update(pixel_values_videos=torch.zeros(3, 5, 5, 3, 32, 32)), r"5 frames per event .*max_frames_per_event=4"),
         (lambda i: i.update(pixel_values_videos=torch.zeros(3, 5, 4, 4, 32, 32)), r"4 channels"),
-        (lambda i: i.update(event_mask=torch.zeros(3, 5, dtype=torch.bool)), r"masks every event of video\(s\) \[0, 1, 2\]"),
+        (lambda i: i.update(event_mask=torch.zeros(3, 5, dtype=torch.bool)), r"No video of the batch has a present event"),
         (lambda i: i.update(event_mask=torch.ones(3, 4, dtype=torch.bool)), r"event_mask must have shape \(batch, events\) = \(3, 5\)"),
         (lambda i: i.update(input_ids=i["input_ids"][:, :4]), r"input_ids must have shape \(batch, events, seq\)"),
         (lambda i: i.update(negative_input_ids=torch.ones(3, 5, 5, 4, dtype=torch.long), negative_attention_mask=None), r"5 negatives per event .*num_hard_negatives=4"),
@@ -223,3 +223,20 @@ def test_token_readout_is_the_contextualised_tokens():
 def test_vc_readout_is_validated():
     with pytest.raises(ValueError, match="vc_readout"):
         make_config(vc_readout="mean")
+
+
+def test_a_video_without_present_events_leaves_the_loss(model, tokenizer):
+    """Lenient mode can mask every event of an unreadable video: it must enter no loss term, whatever its pixels."""
+    inputs = make_batch(tokenizer)
+    inputs["event_mask"] = torch.tensor([[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 1, 0, 1, 1]], dtype=torch.bool)
+    kept = {k: v[[0, 2]] for k, v in inputs.items()}
+    with torch.no_grad():
+        out = model(**inputs)
+        reference = model(**kept)
+        inputs["pixel_values_videos"][1] = torch.randn_like(inputs["pixel_values_videos"][1])
+        changed = model(**inputs)
+    for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
+        assert getattr(out, name).item() == pytest.approx(getattr(reference, name).item(), rel=1e-5), name
+        assert getattr(changed, name).item() == pytest.approx(getattr(out, name).item(), rel=1e-6), name
+    assert out.logits_clip_video.shape == (2, 2)
+    assert torch.all(out.video_embeds.clip_video_embeds[1] == 0) and torch.all(out.video_embeds.vc_video_embeds[1] == 0)
