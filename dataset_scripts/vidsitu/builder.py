@@ -474,6 +474,7 @@ def load_vidsitu(
     num_negatives: int = 4,
     negatives_seed: int = 0,
     negative_sampling: str = "fixed",
+    negative_pool_size: int = 0,
     prompt_style: str = "srl",
     strict: bool = True,
     jitter: bool = False,
@@ -505,6 +506,8 @@ def load_vidsitu(
         negative_sampling: ``"fixed"`` — every access returns the negatives drawn when the split was prepared — or
             ``"per_epoch"`` — a fresh draw every epoch (the paper's; `transforms.EpochNegatives`), deterministic in
             (seed, epoch, clip, event). Set the epoch with ``vidsitu_transform(dataset).set_epoch(epoch)``.
+        negative_pool_size: with ``"per_epoch"``, draw each epoch's negatives from a fixed per-event pool of this
+            many (0: no pool, the paper's unrestricted draw); see `NegativeSampler`.
         jitter: random sampling time inside each of an event's segments (training) instead of the centre.
         jitter_seed: makes jitter reproducible (a function of seed, epoch and clip); None draws fresh entropy.
         image_transform: applied to each clip's frames (numpy ``(5 * frames_per_event, H, W, 3)`` uint8), e.g. the
@@ -525,8 +528,11 @@ def load_vidsitu(
         keep_in_memory=keep_in_memory,
     )  # fmt: skip
     negatives = None
-    if negative_sampling == "per_epoch" and prepared.negative_sampler is not None:
-        negatives = EpochNegatives(prepared.negative_sampler)
+    sampler = prepared.negative_sampler
+    if negative_sampling == "per_epoch" and sampler is not None:
+        negatives = EpochNegatives(
+            NegativeSampler(sampler.lexicon, sampler.num_negatives, sampler.seed, sampler.prompt_style, negative_pool_size)
+        )
     frames = None
     if decode_frames and (video_dir is not None or frames_dir is not None):
         frames = VidSituFrameLoader(

@@ -154,9 +154,11 @@ def negatives_from_template(
     lexicon: VerbLexicon,
     n: int,
     rng,
+    max_level: int | None = None,
 ) -> NegativeDraw:
     """The sampling loop of `draw_negatives` (rules N3, N4, N6–N8), for callers that already rendered the positive
-    with `positive_template` (the builder's hot path). ``template=None`` means verb-only prompts."""
+    with `positive_template` (the builder's hot path). ``template=None`` means verb-only prompts. ``max_level``
+    stops the draw after that fill level (`NegativeSampler`'s pools use it)."""
     if n <= 0:
         return NegativeDraw([], 0)
     if template is not None:
@@ -176,6 +178,8 @@ def negatives_from_template(
     negatives: list[str] = []
     seen = {positive}
     for level, lemmas in enumerate(levels):
+        if max_level is not None and level > max_level:
+            break
         # Lemmas of this level in a uniformly random order, drawn lazily (sparse Fisher-Yates, inlined: this runs
         # ~118k times per epoch on VidSitu), then one of the lemma's senses uniformly (N6).
         total, swapped, position = len(lemmas), {}, 0
@@ -204,28 +208,58 @@ class NegativeSampler:
     ``draw(event, clip_id, index)`` is the fixed draw the builder stores in the rows; ``draw(..., epoch=e)`` is the
     paper's fresh draw for epoch ``e`` (`EpochNegatives` uses it during training). Both are pure functions of their
     arguments, so exact resume and multi-process equality hold.
+
+    ``pool_size`` (0: off, the paper's unrestricted draw) bounds how many distinct negatives an event ever gets: each
+    epoch picks ``num_negatives`` uniformly from the event's fixed pool of ``pool_size`` (the first ``pool_size`` of
+    its fixed draw, never from a fill level the fixed draw did not need). Every string of the pool is then embedded by
+    the frozen text tower once, and a warm text-embedding cache makes later epochs' negatives free; without a pool
+    almost every epoch's negatives are new strings (measured: `benchmarks/bench_fresh_negatives.py`).
     """
 
-    def __init__(self, lexicon: VerbLexicon, num_negatives: int = 4, seed: int = 0, prompt_style: str = "srl"):
+    def __init__(
+        self,
+        lexicon: VerbLexicon,
+        num_negatives: int = 4,
+        seed: int = 0,
+        prompt_style: str = "srl",
+        pool_size: int = 0,
+    ):
         if prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        if pool_size and pool_size < num_negatives:
+            raise ValueError(f"pool_size must be 0 (no pool) or >= num_negatives ({num_negatives}), got {pool_size}")
         self.lexicon = lexicon
         self.num_negatives = num_negatives
         self.seed = seed
         self.prompt_style = prompt_style
+        self.pool_size = pool_size
 
     def draw(self, event: Mapping, clip_id: str, event_index: int, epoch: int | None = None) -> NegativeDraw:
         """The negatives of event ``event_index`` of clip ``clip_id`` (fixed draw, or epoch ``epoch``'s)."""
         template, numbered, positive = positive_template(event, self.prompt_style)
-        rng = event_rng(self.seed, clip_id, event_index, epoch)
-        return negatives_from_template(
-            template, numbered, event["verb_lemma"], positive, self.lexicon, self.num_negatives, rng
+        lemma, n = event["verb_lemma"], self.num_negatives
+        if epoch is None or not self.pool_size:
+            rng = event_rng(self.seed, clip_id, event_index, epoch)
+            return negatives_from_template(template, numbered, lemma, positive, self.lexicon, n, rng)
+        fixed = negatives_from_template(
+            template, numbered, lemma, positive, self.lexicon, n, event_rng(self.seed, clip_id, event_index)
         )
+        pool = negatives_from_template(
+            template, numbered, lemma, positive, self.lexicon, self.pool_size, event_rng(self.seed, clip_id, event_index),
+            max_level=fixed.fill_level,
+        ).prompts
+        rng = event_rng(self.seed, clip_id, event_index, epoch)
+        picked = []
+        for position in range(min(n, len(pool))):  # partial Fisher-Yates over the pool
+            other = position + int(rng.random() * (len(pool) - position))
+            pool[position], pool[other] = pool[other], pool[position]
+            picked.append(pool[position])
+        return NegativeDraw(picked, fixed.fill_level)
 
     def __repr__(self) -> str:
         return (
             f"NegativeSampler({self.lexicon!r}, num_negatives={self.num_negatives}, seed={self.seed}, "
-            f"prompt_style={self.prompt_style!r})"
+            f"prompt_style={self.prompt_style!r}, pool_size={self.pool_size})"
         )
 
 

@@ -85,6 +85,11 @@ class DataArguments:
         metadata={"help": "per_epoch: fresh verb-role negatives every epoch (paper), a function of (seed, epoch, clip, "
                           "event) | fixed: the same draw every epoch (ablation)."},
     )
+    negative_pool_size: int = field(
+        default=0,
+        metadata={"help": "per_epoch only: pick each epoch's negatives from a fixed pool of this many per event, so a "
+                          "warm text cache embeds nothing new (0: unrestricted, the paper's draw; not in the paper)."},
+    )
     prompt_style: str = field(default="srl", metadata={"help": "srl (paper) | verb_only | no_template (ablations)."})
     temporal_jitter: bool = field(default=True, metadata={"help": "Random sampling times inside events for training."})
     strict: bool = field(default=True, metadata={"help": "Bad annotation/video: error (True) or skip and count (False)."})
@@ -110,6 +115,11 @@ class DataArguments:
             )
         if self.prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {self.prompt_style!r}.")
+        if self.negative_pool_size and self.negative_pool_size < self.num_hard_negatives:
+            raise ValueError(
+                f"negative_pool_size must be 0 or >= num_hard_negatives ({self.num_hard_negatives}), got "
+                f"{self.negative_pool_size}."
+            )
         if self.num_hard_negatives < 0 or self.frames_per_event < 1:
             raise ValueError("num_hard_negatives must be >= 0 and frames_per_event >= 1.")
 
@@ -169,7 +179,7 @@ RUN_IDENTITY_FIELDS = (
     "model_name_or_path", "lora_r", "lora_alpha", "lora_targets", "use_contextualizer", "vc_num_layers",
     "vc_num_attention_heads", "vc_readout", "use_clip_event_loss", "use_vc_event_loss", "use_clip_video_loss", "use_vc_video_loss",
     "video_loss_weight", "freeze_text_encoder", "vidsitu_dir", "train_split", "frames_per_event", "num_hard_negatives",
-    "negatives_seed", "negative_sampling", "prompt_style", "max_train_clips", "seed", "per_device_train_batch_size",
+    "negatives_seed", "negative_sampling", "negative_pool_size", "prompt_style", "max_train_clips", "seed", "per_device_train_batch_size",
     "gradient_accumulation_steps", "learning_rate", "weight_decay", "lr_scheduler_type", "num_train_epochs", "max_steps",
 )
 

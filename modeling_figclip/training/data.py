@@ -59,6 +59,7 @@ def load_split(
         num_negatives=data_args.num_hard_negatives,
         negatives_seed=data_args.negatives_seed,
         negative_sampling=data_args.negative_sampling if training else "fixed",
+        negative_pool_size=data_args.negative_pool_size,
         prompt_style=data_args.prompt_style,
         strict=data_args.strict,
         jitter=training and data_args.temporal_jitter,

@@ -8,6 +8,7 @@ import pytest
 from vidsitu_fixtures import PAPER_EVENT, REAL_LOOKING_EVENTS, real_event
 
 from dataset_scripts.vidsitu import (
+    NegativeSampler,
     VerbLexicon,
     build_verb_lexicon,
     draw_negatives,
@@ -238,3 +239,32 @@ def test_braces_in_values_are_safe():
     assert verb_role_negatives(parse_event(event), lexicon, n=1, rng=0, prompt_style="no_template") == [
         "jog, man {with} braces, {0}"
     ]
+
+
+def test_a_pool_bounds_the_distinct_negatives_an_event_ever_gets(tmp_path):
+    release = write_synthetic_release(str(tmp_path), num_train=40, num_valid=0, num_test=0, seed=2)
+    lexicon = build_verb_lexicon(release.root)
+    event = parse_event(REAL_LOOKING_EVENTS[1])  # flip: Arg0 + Arg1, many candidates
+    free, pooled = NegativeSampler(lexicon, 4, 0), NegativeSampler(lexicon, 4, 0, pool_size=8)
+    first_eight = draw_negatives(event, lexicon, n=8, rng=event_rng(0, "clip", 1)).prompts
+    seen_free, seen_pooled = set(), set()
+    for epoch in range(30):
+        picked = pooled.draw(event, "clip", 1, epoch=epoch)
+        assert len(picked.prompts) == 4 and len(set(picked.prompts)) == 4 and set(picked.prompts) <= set(first_eight)
+        assert picked == pooled.draw(event, "clip", 1, epoch=epoch)  # deterministic
+        seen_pooled |= set(picked.prompts)
+        seen_free |= set(free.draw(event, "clip", 1, epoch=epoch).prompts)
+    assert seen_pooled == set(first_eight) and len(seen_free) > 8
+    assert pooled.draw(event, "clip", 1) == free.draw(event, "clip", 1)  # the fixed draw is unchanged
+    with pytest.raises(ValueError, match="pool_size"):
+        NegativeSampler(lexicon, 4, 0, pool_size=2)
+
+
+def test_a_pool_never_reaches_a_fill_level_the_fixed_draw_did_not_need():
+    talk = parse_event(REAL_LOOKING_EVENTS[2])  # Arg0 + Arg2: speak fits fully, jog and walk only at level 1
+    speak = real_event("speak (talk)", "speak.01", [("Arg0 (speaker, agent)", "a"), ("Arg2 (listener)", "b")])
+    lexicon = _lexicon(REAL_LOOKING_EVENTS[2], _jog(), speak, PAPER_EVENT)
+    sampler = NegativeSampler(lexicon, 1, 0, pool_size=3)
+    for epoch in range(10):
+        draw = sampler.draw(talk, "clip", 0, epoch=epoch)
+        assert draw.fill_level == 0 and draw.prompts[0].startswith("In this photo, the action is speak")
