@@ -289,3 +289,18 @@ def test_fresh_negatives_every_epoch_are_deterministic(release, cache_dir):
     assert [[e["prompt"] for e in r["events"]] for r in fresh] == [[e["prompt"] for e in r["events"]] for r in fixed]
     with pytest.raises(ValueError, match="negative_sampling"):
         load_vidsitu(release.root, "train", cache_dir=cache_dir, negative_sampling="sometimes")
+
+
+def test_inspect_command_shows_keys_prompts_negatives_and_summary(tmp_path, cache_dir, capsys):
+    from dataset_scripts.vidsitu.__main__ import main
+
+    root, clip_id = _real_form_release(tmp_path)
+    assert main(["--data_dir", root, "--cache_dir", cache_dir, "--negative_sampling", "per_epoch", "--epoch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"clip {clip_id}" in out
+    assert "'ArgM (direction (toward or away, e.g. up!))': 'downward' -> ADir" in out
+    assert "'Scene of the Event': '-' -> dropped: empty value" in out
+    assert "prompt:   In this photo, the action is flip." in out and out.count("negative: ") == 20
+    assert '"empty_values"' in out and '"negative_fill_levels"' in out
+    assert main(["--data_dir", str(tmp_path / "nowhere"), "--cache_dir", cache_dir]) == 2
+    assert "error:" in capsys.readouterr().err
