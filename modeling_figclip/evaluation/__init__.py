@@ -14,7 +14,7 @@ The readers of the official files are in `dataset_scripts.benchmarks`. The comma
 """
 
 from .arguments import TASKS, EvaluationArguments
-from .bootstrap import ItemTable, confidence_intervals, difference_intervals
+from .bootstrap import ItemTable, confidence_intervals, difference_intervals, mean_intervals
 from .encoders import ClipEncoder, EmbeddingTable, VideoEmbeddings
 from .metrics import TIE_RULES, NonFiniteScoresError, classification_metrics, retrieval_metrics_from_similarity
 from .results import EvalResult
@@ -36,6 +36,7 @@ __all__ = [
     "difference_intervals",
     "evaluate",
     "load_encoder",
+    "mean_intervals",
     "render_markdown",
     "retrieval_metrics_from_similarity",
     "run_suite",

@@ -448,35 +448,65 @@ def check_paired(first: ItemTable, second: ItemTable) -> None:
         raise ValueError(f"{first.name}: the two evaluations have different strata.")
 
 
-def difference_intervals(
-    minuend: Sequence[Sequence[ItemTable]],
-    subtrahend: Sequence[ItemTable],
+def _mean_over_runs(
+    runs: Sequence[Sequence[ItemTable]], num_resamples: int, seed: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Table name -> metric -> `(num_resamples,)` mean over the runs of the metric on each resample.
+
+    Every run's table of one name is checked to describe the same items, so all runs see the same resamples.
+    """
+    if not runs:
+        raise ValueError("at least one run is needed.")
+    by_name = [{table.name: table for table in run} for run in runs]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in by_name[0]:
+        if any(name not in run for run in by_name[1:]):
+            raise ValueError(f"{name}: not every run has this table.")
+        tables = [run[name] for run in by_name]
+        for table in tables[1:]:
+            check_paired(table, tables[0])
+        samples = [bootstrap_samples(table, num_resamples, seed) for table in tables]
+        out[name] = {
+            metric: np.mean([s[metric] for s in samples], axis=0) for metric in samples[0] if all(metric in s for s in samples)
+        }
+    return out
+
+
+def mean_intervals(
+    runs: Sequence[Sequence[ItemTable]],
     num_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = DEFAULT_LEVEL,
 ) -> dict[str, list[float]]:
-    """Paired interval of `mean over runs(metric of run) - metric of subtrahend`, per metric the tables share.
+    """Interval of the mean over runs (e.g. FiGCLIP adaptations with different seeds) of each metric; every run
+    scored the same items, which each resample draws once for all runs."""
+    return {
+        metric: percentile_interval(samples, level)
+        for per_metric in _mean_over_runs(runs, num_resamples, seed).values()
+        for metric, samples in per_metric.items()
+    }
 
-    `minuend` holds one list of tables per run (e.g. one FiGCLIP adaptation per seed; a single run for a plain
-    two-model comparison), `subtrahend` the reference model's tables (e.g. the base CLIP). Every resample draws one
-    set of items and scores every run and the reference on it, so the interval reflects which items the benchmark
-    happened to contain, given these runs; it does not include run-to-run (seed) variation, which the spread over
-    the runs themselves shows.
+
+def difference_intervals(
+    minuend: Sequence[Sequence[ItemTable]],
+    subtrahend: Sequence[Sequence[ItemTable]],
+    num_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = DEFAULT_LEVEL,
+) -> dict[str, list[float]]:
+    """Paired interval of `mean over minuend runs - mean over subtrahend runs` for every metric both sides share.
+
+    Each side is a list of runs, each run a list of tables (one run for a plain two-model comparison; one run per
+    seed for repeated adaptations of the same base). Every resample draws one set of items and scores every run of
+    both sides on it, so the interval reflects which items the benchmark happened to contain, given these runs; it
+    does not include run-to-run (seed) variation, which the spread over the runs themselves shows.
     """
-    if not minuend:
-        raise ValueError("difference_intervals needs at least one run.")
-    reference = {t.name: t for t in subtrahend}
-    intervals: dict[str, list[float]] = {}
-    for tables in zip(*minuend):
-        name = tables[0].name
-        if name not in reference:
-            continue
-        for table in tables:
-            check_paired(table, reference[name])
-        base = bootstrap_samples(reference[name], num_resamples, seed)
-        runs = [bootstrap_samples(table, num_resamples, seed) for table in tables]
-        for metric in base:
-            if all(metric in run for run in runs):
-                difference = np.mean([run[metric] for run in runs], axis=0) - base[metric]
-                intervals[metric] = percentile_interval(difference, level)
-    return intervals
+    first = _mean_over_runs(minuend, num_resamples, seed)
+    second = _mean_over_runs(subtrahend, num_resamples, seed)
+    for name in first.keys() & second.keys():
+        check_paired(*(next(t for t in side[0] if t.name == name) for side in (minuend, subtrahend)))
+    return {
+        metric: percentile_interval(first[name][metric] - second[name][metric], level)
+        for name in first.keys() & second.keys()
+        for metric in first[name].keys() & second[name].keys()
+    }

@@ -190,7 +190,7 @@ def paired_differences(results: Sequence[EvalResult], model_names: Sequence[str]
         try:
             found = difference_intervals(
                 [last.item_tables],
-                first.item_tables,
+                [first.item_tables],
                 bootstrap.get("resamples", DEFAULT_RESAMPLES),
                 bootstrap.get("seed", 0),
             )

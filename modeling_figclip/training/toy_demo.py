@@ -10,8 +10,10 @@
 3. **FiGCLIP adaptation** — the real training recipe (`recipes/figclip_toy_world.yaml`): LoRA on the vision q/k/v,
    frozen text tower, Video Contextualizer, the four losses, verb-role hard negatives, on the world's VidSitu release.
 4. **Evaluation** — the real evaluators score the base and the adapted model on the world's benchmarks.
-5. **Report** — `report.json` (`{"base": {...}, "figclip": {...}, "settings": {...}}`, metrics in percent), a
-   markdown table and a bar chart `report.png`.
+5. **Report** — `report.json` (`{"base", "figclip", "settings", "seeds", "per_seed", "seed_spread", "ci95"}`,
+   metrics in percent; `figclip` is the mean over the adaptation seeds, `--seeds 0,1,2`), a markdown table and a bar
+   chart `report.png`, every number with its 95 % bootstrap interval and the difference with its paired interval
+   (`toy_report`); `item_tables.json` keeps the per-item results those intervals come from.
 
 `python recipes/toy/run_ablations.py` runs the same pipeline for the shipped ablation recipes (no hard negatives,
 no contextualiser, CLIP-level losses only, ...) on the same world and base and tabulates which component buys what.
@@ -29,6 +31,19 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..cli_utils import RecipeError, load_recipe_yaml
+from ..evaluation.bootstrap import difference_intervals
+from .toy_report import (
+    BOOTSTRAP_SEED,
+    ITEM_TABLES_FILE,
+    NUM_RESAMPLES,
+    WorldScores,
+    build_report,
+    plot_report,
+    read_item_tables,
+    render_ablation_tables,
+    render_report,
+    write_item_tables,
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOY_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_toy_world.yaml")
@@ -103,8 +118,9 @@ def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, An
 
 
 def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, keys=tuple(REPORT_METRICS),
-                      text_caches: dict[str, dict] | None = None) -> dict[str, float]:
-    """Score one checkpoint on the world's benchmarks with the package's evaluators; metrics in percent.
+                      text_caches: dict[str, dict] | None = None) -> WorldScores:
+    """Score one checkpoint on the world's benchmarks with the package's evaluators: per report metric, the value in
+    percent and the per-item table it comes from (for confidence intervals and paired comparisons).
 
     `text_caches` (text-tower fingerprint -> {text: embedding}) lets models with the same frozen text tower — a
     FiGCLIP adapter and its base — encode each benchmark caption once between them.
@@ -112,11 +128,14 @@ def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, key
     from modeling_figclip.evaluation.arguments import EvaluationArguments
     from modeling_figclip.evaluation.runner import load_encoder, run_task
 
-    base_args = EvaluationArguments(model=model_path, batch_size=batch_size, device="cpu", show_progress=False)
+    # The report bootstraps its own intervals (paired across models), so the evaluators skip theirs.
+    base_args = EvaluationArguments(model=model_path, batch_size=batch_size, device="cpu", show_progress=False,
+                                    bootstrap_resamples=0)
     encoder = load_encoder(model_path, base_args)
     if text_caches is not None:
         encoder.text_cache = text_caches.setdefault(encoder.text_tower_fingerprint(), {})
     metrics: dict[str, float] = {}
+    tables = {}
     cache: dict[tuple, Any] = {}
     for key in keys:
         task, folder, metric, extra = REPORT_METRICS[key]
@@ -125,23 +144,28 @@ def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, key
             data_dir = os.path.join(benchmarks_dir, folder)
             settings = dict(extra)
             image_dir = os.path.join(data_dir, settings.pop("image_subdir", "images"))
-            args = EvaluationArguments(
-                model=model_path, task=task, data_dir=data_dir, image_dir=image_dir.rstrip(os.sep),
-                batch_size=batch_size, device="cpu", show_progress=False, **settings,
-            )
+            args = replace(base_args, task=task, data_dir=data_dir, image_dir=image_dir.rstrip(os.sep), **settings)
             cache[signature] = run_task(task, encoder, args, model_path)
-        metrics[key] = round(float(cache[signature].metrics[metric]), 2)
-    return metrics
+        result = cache[signature]
+        metrics[key] = round(float(result.metrics[metric]), 2)
+        table = next(t for t in result.item_tables if metric in t.metrics)
+        tables[key] = table.select({key: metric}, name=key)
+    return WorldScores(metrics, tables)
 
 
 BASE_EVAL_FILE = "base_eval.json"
+_BASE_EVAL_FORMAT = 2  # 2: with per-item tables
 
 
 def evaluate_base_cached(assets: dict[str, Any], batch_size: int, text_caches: dict[str, dict] | None = None,
-                         log=print) -> dict[str, float]:
+                         log=print) -> WorldScores:
     """The base CLIP's scores, cached next to its checkpoint: they depend only on the base (its cache key), the
-    benchmarks (their content digest) and the report metrics, so reruns and ablations skip them."""
-    key = {"base_cache_key": assets["base_report"].get("cache_key"),
+    benchmarks (their content digest), the report metrics and the default tie rule, so reruns and ablations skip
+    them."""
+    from modeling_figclip.evaluation.metrics import DEFAULT_TIES
+
+    key = {"format": _BASE_EVAL_FORMAT, "ties": DEFAULT_TIES,
+           "base_cache_key": assets["base_report"].get("cache_key"),
            "benchmarks_digest": assets["manifest"]["digests"]["benchmarks"],
            "metrics": {k: list(v[:3]) + [sorted(v[3].items())] for k, v in REPORT_METRICS.items()}}
     path = os.path.join(assets["base_dir"], BASE_EVAL_FILE)
@@ -150,53 +174,11 @@ def evaluate_base_cached(assets: dict[str, Any], batch_size: int, text_caches: d
             cached = json.load(handle)
         if cached.get("key") == json.loads(json.dumps(key)):
             log(f"[toy_demo] reusing the base CLIP's scores from {path}")
-            return cached["metrics"]
-    metrics = evaluate_on_world(assets["base_dir"], assets["benchmarks_dir"], batch_size, text_caches=text_caches)
+            return WorldScores.from_dict(cached["scores"])
+    scores = evaluate_on_world(assets["base_dir"], assets["benchmarks_dir"], batch_size, text_caches=text_caches)
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"key": key, "metrics": metrics}, handle, indent=1)
-    return metrics
-
-
-def render_report(report: dict[str, Any]) -> str:
-    """Markdown table: base vs FiGCLIP with the difference, headline metrics first."""
-    base, figclip = report["base"], report["figclip"]
-    lines = ["| metric | base CLIP | FiGCLIP | Δ | chance |", "|---|---|---|---|---|"]
-    chance = report["settings"].get("chance", {})
-    for key in [*HEADLINE, *[k for k in base if k not in HEADLINE]]:
-        if key in base and key in figclip:
-            level = chance.get(key)
-            lines.append(f"| {key} | {base[key]:.2f} | {figclip[key]:.2f} | {figclip[key] - base[key]:+.2f} | "
-                         f"{'' if level is None else f'{level:.1f}'} |")
-    return "\n".join(lines)
-
-
-def plot_report(report: dict[str, Any], path: str) -> str:
-    """Grouped bars of base vs FiGCLIP per metric (chance as a tick)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = [k for k in [*HEADLINE, *report["base"]] if k in report["base"]]
-    keys = list(dict.fromkeys(keys))
-    xs = range(len(keys))
-    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(keys)), 4))
-    axis.bar([x - 0.2 for x in xs], [report["base"][k] for k in keys], width=0.4, label="base CLIP")
-    axis.bar([x + 0.2 for x in xs], [report["figclip"][k] for k in keys], width=0.4, label="FiGCLIP")
-    chance = report["settings"].get("chance", {})
-    for x, key in zip(xs, keys):
-        if key in chance:
-            axis.hlines(chance[key], x - 0.4, x + 0.4, colors="black", linestyles="dashed", linewidth=1)
-    axis.set_xticks(list(xs))
-    axis.set_xticklabels(keys, rotation=30, ha="right", fontsize=8)
-    axis.set_ylabel("%")
-    axis.set_ylim(0, 100)
-    axis.set_title("Toy world: base CLIP vs FiGCLIP (dashed: chance)")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+        json.dump({"key": key, "scores": scores.to_dict()}, handle)
+    return scores
 
 
 def chance_levels(benchmarks_dir: str) -> dict[str, float]:
@@ -222,21 +204,49 @@ def write_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
     with open(paths["report.json"], "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, default=str)
     with open(paths["report.md"], "w", encoding="utf-8") as handle:
-        handle.write(render_report(report) + "\n")
-    plot_report(report, paths["report.png"])
+        handle.write(render_report(report, HEADLINE) + "\n")
+    plot_report(report, HEADLINE, paths["report.png"])
     return paths
 
 
-def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state=None):
-    """Parse the toy recipe plus `argv` (and `--ablation`), build or reuse world and base, and point the recipe at
-    them: ``(model_args, data_args, training_args, ablation, ablation_overrides, assets)``."""
+@dataclass
+class ToyRun:
+    """A configured toy run: the recipe's arguments pointed at the world and base, the ablation (if any) and what it
+    overrides, the world/base assets, and the FiGCLIP adaptation seeds."""
+
+    model_args: Any
+    data_args: Any
+    training_args: Any
+    ablation: str | None
+    overrides: list[str]
+    assets: dict[str, Any]
+    seeds: list[int]
+
+    def seed_output_dir(self, seed: int) -> str:
+        """Where the adaptation with `seed` writes: `output_dir` itself for one seed, `output_dir/seed_{seed}` else."""
+        if len(self.seeds) == 1:
+            return self.training_args.output_dir
+        return os.path.join(self.training_args.output_dir, f"seed_{seed}")
+
+    def recipe_record(self) -> dict[str, Any]:
+        """All recipe fields of the run but the seed (the report's `seeds` says which), as `settings.figclip_recipe`."""
+        record = {**asdict(self.model_args), **asdict(self.data_args), **asdict(self.training_args)}
+        record.pop("seed")
+        return record
+
+
+def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state=None) -> ToyRun:
+    """Parse the toy recipe plus `argv` (and the demo's own flags), build or reuse world and base, and point the
+    recipe at them."""
     from accelerate import PartialState
 
     from modeling_figclip.cli_utils import parse_recipe_args
 
     from . import DataArguments, FigClipTrainingArguments, ModelArguments
 
-    argv, ablation, base_max_steps = _pop_demo_flags(list(argv))
+    argv, ablation, base_max_steps, seeds = _pop_demo_flags(list(argv))
+    if seeds is not None and any(a == "--seed" or a.startswith("--seed=") for a in argv):
+        raise RecipeError("give the FiGCLIP seed either as --seed or as --seeds, not both.")
     recipe = load_recipe_yaml(TOY_RECIPE)
     overrides = ablation_overrides(ablation) if ablation else []
     model_args, data_args, training_args, _ = parse_recipe_args(
@@ -255,47 +265,51 @@ def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state
     data_args.vidsitu_dir, data_args.video_dir = assets["vidsitu_dir"], assets["video_dir"]
     data_args.dataset_cache_dir = data_args.dataset_cache_dir or os.path.join(settings.world_dir, "datasets_cache")
     training_args.recipe_path = TOY_RECIPE if not ablation else f"{TOY_RECIPE} + ablation {ablation}"
-    return model_args, data_args, training_args, ablation, overrides, assets
-
-
-def _recipe_record(model_args, data_args, training_args) -> dict[str, Any]:
-    """All recipe fields of a run, as `settings.figclip_recipe` of its report."""
-    return {**asdict(model_args), **asdict(data_args), **asdict(training_args)}
+    return ToyRun(model_args, data_args, training_args, ablation, overrides, assets, seeds or [training_args.seed])
 
 
 def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
     """The report of the earlier toy run in `run_dir`, if it trained exactly what `argv` would (same recipe fields
-    apart from where it writes, same world fingerprint, same base checkpoint); raises `RecipeError` saying what
-    differs otherwise. Lets `run_toy_ablations` take the full-recipe row from the default run instead of training it
-    again. (FiGCLIP source changes are not part of the check: rerun after editing the trainer.)"""
+    apart from where it writes, same seeds, same world fingerprint, same base checkpoint) and kept its per-item
+    tables; raises `RecipeError` saying what differs otherwise. Lets `run_toy_ablations` take the full-recipe row
+    from the default run instead of training it again. (FiGCLIP source changes are not part of the check: rerun
+    after editing the trainer.)"""
     path = os.path.join(run_dir, "report.json")
     if not os.path.isfile(path):
         raise RecipeError(f"No toy-world report at {path}: run `python recipes/train_figclip.py` first.")
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
-    model_args, data_args, training_args, ablation, _, assets = _configure_run(argv, settings, log)
-    wanted = _recipe_record(model_args, data_args, training_args)
+    run = _configure_run(argv, settings, log)
     # Through JSON as `write_report` stores it, so tuples and paths compare like the stored values.
-    wanted = json.loads(json.dumps({k: v for k, v in wanted.items() if k not in _RUN_LOCATION_FIELDS}, default=str))
+    wanted = json.loads(json.dumps(
+        {k: v for k, v in run.recipe_record().items() if k not in _RUN_LOCATION_FIELDS}, default=str))
     settings_then = report.get("settings", {})
     ran = {k: v for k, v in settings_then.get("figclip_recipe", {}).items() if k not in _RUN_LOCATION_FIELDS}
     differences = sorted(k for k in set(wanted) | set(ran) if wanted.get(k) != ran.get(k))
-    if ablation is not None or settings_then.get("ablation") is not None:
+    if report.get("seeds") != run.seeds:
+        differences.append(f"seeds ({report.get('seeds')} vs {run.seeds})")
+    if run.ablation is not None or settings_then.get("ablation") is not None:
         differences.append("ablation")
-    if settings_then.get("world_fingerprint") != assets["manifest"]["fingerprint"]:
+    if settings_then.get("world_fingerprint") != run.assets["manifest"]["fingerprint"]:
         differences.append("world_fingerprint")
-    if settings_then.get("base_pretraining", {}).get("cache_key") != assets["base_report"].get("cache_key"):
+    if settings_then.get("base_pretraining", {}).get("cache_key") != run.assets["base_report"].get("cache_key"):
         differences.append("base checkpoint")
+    if read_item_tables(run_dir) is None:
+        differences.append(f"per-item tables (no {ITEM_TABLES_FILE}: the run predates confidence intervals)")
     if differences:
         raise RecipeError(f"{path} ran a different recipe (differs in: {', '.join(differences)}); not reusing it.")
-    log(f"[toy_ablations] reusing the full-recipe run {run_dir} (same recipe, world and base)")
+    log(f"[toy_ablations] reusing the full-recipe run {run_dir} (same recipe, seeds, world and base)")
     return report
 
 
 def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:
-    """The embedded default: world → base (cached) → FiGCLIP adaptation → evaluation → report. CLI flags override
-    fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`, `--num_hard_negatives 0`);
-    `--ablation NAME` applies what `recipes/ablations/NAME.yaml` changes (see `ablation_overrides`)."""
+    """The embedded default: world → base (cached) → FiGCLIP adaptation (once per seed) → evaluation → report.
+
+    CLI flags override fields of `recipes/figclip_toy_world.yaml` (e.g. `--max_steps 50`, `--output_dir ...`,
+    `--num_hard_negatives 0`); `--ablation NAME` applies what `recipes/ablations/NAME.yaml` changes (see
+    `ablation_overrides`); `--seeds 0,1,2` adapts the same base once per seed (default: the recipe's seed) and
+    reports the mean, the spread over seeds and bootstrap intervals (`toy_report`).
+    """
     from accelerate import PartialState
 
     from . import train_figclip
@@ -303,42 +317,49 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
     started = time.perf_counter()
     settings = settings or ToyDemoSettings()
     state = PartialState()
-    model_args, data_args, training_args, ablation, overrides, assets = _configure_run(argv, settings, log, state)
+    run = _configure_run(argv, settings, log, state)
     timings = {"world_and_base_s": round(time.perf_counter() - started, 1)}
 
     t0 = time.perf_counter()
-    result = train_figclip(model_args, data_args, training_args)
+    results = {}
+    for seed in run.seeds:
+        if len(run.seeds) > 1:
+            log(f"[toy_demo] FiGCLIP adaptation with seed {seed}")
+        training_args = replace(run.training_args, seed=seed, output_dir=run.seed_output_dir(seed))
+        results[seed] = train_figclip(run.model_args, run.data_args, training_args)
     timings["figclip_training_s"] = round(time.perf_counter() - t0, 1)
     if not state.is_main_process:
         return {}
 
     t0 = time.perf_counter()
     text_caches: dict[str, dict] = {}
-    report = {
-        "base": evaluate_base_cached(assets, settings.eval_batch_size, text_caches, log=log),
-        "figclip": evaluate_on_world(result.output_dir, assets["benchmarks_dir"], settings.eval_batch_size,
-                                     text_caches=text_caches),
+    base = evaluate_base_cached(run.assets, settings.eval_batch_size, text_caches, log=log)
+    runs = {
+        seed: evaluate_on_world(result.output_dir, run.assets["benchmarks_dir"], settings.eval_batch_size,
+                                text_caches=text_caches)
+        for seed, result in results.items()
     }
     timings["evaluation_s"] = round(time.perf_counter() - t0, 1)
     timings["total_s"] = round(time.perf_counter() - started, 1)
-    report["settings"] = {
+    report = build_report(base, runs, {
         "metrics": {k: f"{t}:{m} on benchmarks/{f}" for k, (t, f, m, _) in REPORT_METRICS.items()},
-        "chance": chance_levels(assets["benchmarks_dir"]),
-        "ablation": ablation,
-        "ablation_overrides": overrides,
-        "world": assets["world_config"],
-        "world_fingerprint": assets["manifest"]["fingerprint"],
-        "base_model": assets["base_dir"],
-        "base_pretraining": {k: v for k, v in assets["base_report"].items() if not isinstance(v, (list, dict))},
-        "base_heldout_web": assets["base_report"].get("heldout_web"),
-        "base_max_steps": assets["base_report"].get("args", {}).get("max_steps"),
-        "figclip_adapter": os.path.abspath(result.output_dir),
-        "figclip_recipe": _recipe_record(model_args, data_args, training_args),
-        "figclip_validation": result.final_metrics,
+        "chance": chance_levels(run.assets["benchmarks_dir"]),
+        "ablation": run.ablation,
+        "ablation_overrides": run.overrides,
+        "world": run.assets["world_config"],
+        "world_fingerprint": run.assets["manifest"]["fingerprint"],
+        "base_model": run.assets["base_dir"],
+        "base_pretraining": {k: v for k, v in run.assets["base_report"].items() if not isinstance(v, (list, dict))},
+        "base_heldout_web": run.assets["base_report"].get("heldout_web"),
+        "base_max_steps": run.assets["base_report"].get("args", {}).get("max_steps"),
+        "figclip_adapters": {str(seed): os.path.abspath(result.output_dir) for seed, result in results.items()},
+        "figclip_recipe": run.recipe_record(),
+        "figclip_validation": {str(seed): result.final_metrics for seed, result in results.items()},
         "timings": timings,
-    }
-    paths = write_report(report, training_args.output_dir)
-    log(render_report(report))
+    })
+    paths = write_report(report, run.training_args.output_dir)
+    write_item_tables(run.training_args.output_dir, base, runs)
+    log(render_report(report, HEADLINE))
     log(f"Report written to {os.path.abspath(paths['report.json'])} (table: report.md, chart: report.png)")
     return report
 
@@ -378,55 +399,80 @@ def ablation_overrides(name: str) -> list[str]:
     return overrides
 
 
-def _pop_demo_flags(argv: list[str]) -> tuple[list[str], str | None, int | None]:
+def parse_seeds(text: str) -> list[int]:
+    """`"0,1,2"` -> `[0, 1, 2]` (distinct integers, in the order given)."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise RecipeError(f"--seeds must be comma-separated integers, got {text!r}") from error
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise RecipeError(f"--seeds needs at least one seed and no repeats, got {text!r}")
+    return seeds
+
+
+def _pop_demo_flags(argv: list[str]) -> tuple[list[str], str | None, int | None, list[int] | None]:
     """Split the demo's own flags off the FiGCLIP flags (everything else goes to the recipe parser):
-    `--ablation NAME` and `--base_max_steps N` (pretraining steps of the base CLIP, default from
-    `recipes/toy/pretrain_base_clip.yaml`; a base with other steps is trained and cached next to the default one)."""
+    `--ablation NAME`, `--base_max_steps N` (pretraining steps of the base CLIP, default from
+    `recipes/toy/pretrain_base_clip.yaml`; a base with other steps is trained and cached next to the default one) and
+    `--seeds 0,1,2` (FiGCLIP adaptation seeds; world and base stay the same)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--ablation")
     parser.add_argument("--base_max_steps", type=int)
+    parser.add_argument("--seeds")
     known, rest = parser.parse_known_args(argv)
-    return rest, known.ablation, known.base_max_steps
-
-
-def render_ablation_table(reports: dict[str, dict[str, Any]]) -> str:
-    """Markdown: one row per run (base, full FiGCLIP, each ablation), one column per report metric."""
-    first = next(iter(reports.values()))
-    keys = [k for k in [*HEADLINE, *first["base"]] if k in first["base"]]
-    keys = list(dict.fromkeys(keys))
-    lines = ["| run | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    lines.append("| base CLIP | " + " | ".join(f"{first['base'][k]:.2f}" for k in keys) + " |")
-    for name, report in reports.items():
-        lines.append(f"| {name} | " + " | ".join(f"{report['figclip'][k]:.2f}" for k in keys) + " |")
-    return "\n".join(lines)
+    return rest, known.ablation, known.base_max_steps, parse_seeds(known.seeds) if known.seeds is not None else None
 
 
 def run_toy_ablations(names: list[str], argv: list[str], output_dir: str = "outputs/figclip-toy-world-ablations",
                       settings: ToyDemoSettings | None = None, log=print,
                       full_run_dir: str | None = None) -> dict[str, dict[str, Any]]:
-    """The full toy recipe and each ablation in `names` on the same (cached) world and base; writes
-    `ablations.json` and `ablations.md` to `output_dir` and returns the reports by run name. With `full_run_dir`
-    (e.g. the default run's `outputs/figclip-toy-world`) the full-recipe row is that run's report, checked by
-    `reusable_report`, instead of a new training run."""
+    """The full toy recipe and each ablation in `names` on the same (cached) world and base, each adapted with the
+    same seeds (`--seeds` in `argv`); writes `ablations.json` and `ablations.md` to `output_dir` and returns the
+    reports by run name. With `full_run_dir` (e.g. the default run's `outputs/figclip-toy-world`) the full-recipe row
+    is that run's report, checked by `reusable_report`, instead of a new training run.
+
+    Besides each run's own intervals, every ablation gets the paired interval of its difference to the full recipe
+    (the same benchmark items, mean over seeds on both sides), which is what says whether a component matters."""
     reports: dict[str, dict[str, Any]] = {}
+    run_dirs: dict[str, str] = {}
     if full_run_dir is not None:
         reports["figclip"] = reusable_report(full_run_dir, argv, settings=settings, log=log)
+        run_dirs["figclip"] = full_run_dir
     for name in [*(["figclip"] if full_run_dir is None else []), *names]:
-        run_argv = [*argv, "--output_dir", os.path.join(output_dir, name)]
+        run_dirs[name] = os.path.join(output_dir, name)
+        run_argv = [*argv, "--output_dir", run_dirs[name]]
         if name != "figclip":
             run_argv += ["--ablation", name]
         log(f"[toy_ablations] {name}")
         reports[name] = run_toy_demo(run_argv, settings=settings, log=log)
     if not reports["figclip"]:  # not the main process
         return reports
+    versus_full = ablation_differences(run_dirs)
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "ablations.json"), "w", encoding="utf-8") as handle:
-        json.dump({name: {"figclip": r["figclip"], "base": r["base"],
+        json.dump({name: {"figclip": r["figclip"], "base": r["base"], "seeds": r["seeds"], "per_seed": r["per_seed"],
+                          "seed_spread": r["seed_spread"], "ci95": r["ci95"],
+                          "minus_full_figclip_ci95": versus_full.get(name),
                           "overrides": r["settings"]["ablation_overrides"]} for name, r in reports.items()},
                   handle, indent=2)
-    table = render_ablation_table(reports)
+    table = render_ablation_tables(reports, HEADLINE, versus_full)
     with open(os.path.join(output_dir, "ablations.md"), "w", encoding="utf-8") as handle:
         handle.write(table + "\n")
     log(table)
     log(f"Ablation table written to {os.path.abspath(os.path.join(output_dir, 'ablations.md'))}")
     return reports
+
+
+def ablation_differences(run_dirs: dict[str, str]) -> dict[str, dict[str, list[float]]]:
+    """Run name -> metric -> paired 95 % interval of (ablation − full FiGCLIP), from the runs' `item_tables.json`
+    (FiGCLIP side: mean over each run's seeds)."""
+    def seed_tables(run_dir: str) -> list[list]:
+        _, runs = read_item_tables(run_dir)
+        return [list(scores.tables.values()) for scores in runs.values()]
+
+    full = seed_tables(run_dirs["figclip"])
+    return {
+        name: {k: [round(v, 2) for v in interval] for k, interval in
+               difference_intervals(seed_tables(run_dir), full, NUM_RESAMPLES, BOOTSTRAP_SEED).items()}
+        for name, run_dir in run_dirs.items() if name != "figclip"
+    }

@@ -35,6 +35,7 @@ from dataset_scripts.toy_world.render import render_clip
 from dataset_scripts.toy_world.text import role_swapped_srl_prompt, srl_prompt
 from dataset_scripts.toy_world.world import load_manifest, split_clips
 from modeling_figclip.evaluation.encoders import ClipEncoder
+from modeling_figclip.evaluation.metrics import preference_correct
 from modeling_figclip.loading import load_model_for_inference
 
 VERB_IDS = sorted(VERBS)
@@ -80,7 +81,8 @@ def verb_replace_fit(encoder: ClipEncoder, clips: list[ClipSpec], images: torch.
     table = encoder.encode_texts([text for item in items for text in (item["caption"], item["negative_caption"])])
     true = (images * table.lookup([item["caption"] for item in items])).sum(dim=-1)
     false = (images * table.lookup([item["negative_caption"] for item in items])).sum(dim=-1)
-    correct = (true > false).float()
+    # The evaluator's rule (`preference_correct`, default tie rule), so this reproduces the benchmark's number.
+    correct = torch.as_tensor(preference_correct(true, false))
     per_verb = collections.defaultdict(list)
     for item, hit in zip(items, correct.tolist()):
         per_verb[item["verb_id"]].append(hit)

@@ -17,6 +17,7 @@ from modeling_figclip.evaluation.bootstrap import (
     bootstrap_samples,
     confidence_intervals,
     difference_intervals,
+    mean_intervals,
     percentile_interval,
 )
 
@@ -113,9 +114,9 @@ def test_resamples_are_seeded_and_paired_across_models():
     assert not np.array_equal(bootstrap_samples(first, 200, seed=0)["accuracy"],
                               bootstrap_samples(first, 200, seed=1)["accuracy"])
     # Same seed, same table name and size: the same items are drawn for both models.
-    identical = difference_intervals([[first]], [first])
+    identical = difference_intervals([[first]], [[first]])
     assert identical == {"accuracy": [0.0, 0.0]}
-    low, high = difference_intervals([[second]], [first])["accuracy"]
+    low, high = difference_intervals([[second]], [[first]])["accuracy"]
     assert low <= second.evaluate()["accuracy"] - first.evaluate()["accuracy"] <= high
 
 
@@ -124,7 +125,7 @@ def test_paired_interval_is_narrower_than_the_unpaired_one_when_models_agree():
     base = rng.random(400) < 0.5
     better = base.copy()
     better[np.flatnonzero(~base)[:20]] = True  # right on 20 more items (+5 points), wrong on none the base got
-    paired_low, paired_high = difference_intervals([[_table(better)]], [_table(base)])["accuracy"]
+    paired_low, paired_high = difference_intervals([[_table(better)]], [[_table(base)]])["accuracy"]
     assert paired_low > 0.0  # every resample sees a gain
     base_low, base_high = confidence_intervals([_table(base)])["accuracy"]
     assert paired_high - paired_low < (base_high - base_low) / 2
@@ -133,12 +134,14 @@ def test_paired_interval_is_narrower_than_the_unpaired_one_when_models_agree():
 def test_difference_averages_several_runs_and_rejects_other_items():
     base = _table(np.zeros(100), items_digest="items v1")
     runs = [[_table(np.r_[np.ones(k), np.zeros(100 - k)], items_digest="items v1")] for k in (10, 20, 30)]
-    low, high = difference_intervals(runs, [base])["accuracy"]
+    low, high = difference_intervals(runs, [[base]])["accuracy"]
     assert low <= 20.0 <= high  # the mean over the three runs of (run - base)
+    mean_low, mean_high = mean_intervals(runs)["accuracy"]
+    assert mean_low <= 20.0 <= mean_high and (mean_low, mean_high) == (low, high)  # the base is constant here
     with pytest.raises(ValueError, match="different items"):
-        difference_intervals([[_table(np.zeros(100), items_digest="items v2")]], [base])
+        difference_intervals([[_table(np.zeros(100), items_digest="items v2")]], [[base]])
     with pytest.raises(ValueError, match="cannot pair"):
-        difference_intervals([[_table(np.zeros(99), items_digest="items v1")]], [base])
+        difference_intervals([[_table(np.zeros(99), items_digest="items v1")]], [[base]])
 
 
 def test_tables_round_trip_through_json():

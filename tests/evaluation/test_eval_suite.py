@@ -121,7 +121,7 @@ def test_markdown_shows_intervals_and_the_paired_interval_of_the_difference():
     base = run("base", [1.0] * 50 + [0.0] * 50)
     ours = run("ours", [1.0] * 60 + [0.0] * 40)  # right on 10 more items, wrong on none the base got right
     markdown = render_markdown([base, ours], ["base", "ours"], with_references=False)
-    low, high = difference_intervals([ours.item_tables], base.item_tables)["accuracy"]
+    low, high = difference_intervals([ours.item_tables], [base.item_tables])["accuracy"]
     assert 0.0 < low <= 10.0 <= high  # paired: the 10 extra items are always a gain, never a loss
     assert f"| aro_coco_order | accuracy | 50.0 [10.0, 20.0] | 60.0 [10.0, 20.0] | +10.0 [{low:+.1f}, {high:+.1f}] |" \
         in markdown

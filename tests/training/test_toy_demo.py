@@ -15,8 +15,8 @@ from modeling_figclip.training.toy_demo import (
     ablation_overrides,
     available_ablations,
     chance_levels,
-    render_ablation_table,
 )
+from modeling_figclip.training.toy_report import render_ablation_tables, seed_spread
 
 MINI_WORLD_AND_BASE = [
     "--num_pretrain_clips", "6", "--pretrain_frames_per_event", "1", "--num_train_clips", "4", "--num_valid_clips", "2",
@@ -51,10 +51,21 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
                                    log=lambda message: None)
     with open(os.path.join(output_dir, "report.json"), encoding="utf-8") as handle:
         saved = json.load(handle)
-    assert set(saved) == {"base", "figclip", "settings"} and saved["base"] == report["base"]
+    assert set(saved) == {"base", "figclip", "settings", "seeds", "per_seed", "seed_spread", "ci95"}
+    assert saved["base"] == report["base"]
     for model in ("base", "figclip"):
         assert set(HEADLINE) <= set(saved[model]) and set(saved[model]) == set(REPORT_METRICS)
         assert all(0.0 <= value <= 100.0 for value in saved[model].values())
+    # One seed by default (the recipe's), and intervals all the same: every number has one, the difference too.
+    assert saved["seeds"] == [42] and saved["per_seed"] == {"42": saved["figclip"]}
+    assert all(spread["std"] == 0.0 for spread in saved["seed_spread"].values())
+    for block in ("base", "figclip", "figclip_minus_base"):
+        assert set(saved["ci95"][block]) == set(REPORT_METRICS)
+    for key in REPORT_METRICS:
+        for block, value in (("base", saved["base"][key]), ("figclip", saved["figclip"][key])):
+            low, high = saved["ci95"][block][key]
+            assert low <= high and low - 0.01 <= value <= high + 0.01
+    assert "percentile bootstrap" in saved["settings"]["confidence_intervals"]
     settings = saved["settings"]
     assert settings["chance"]["role_swap"] == 50.0 and settings["chance"]["order"] == 20.0
     assert settings["chance"]["web_R@1"] == pytest.approx(100 / 16)  # one caption per benchmark video
@@ -63,7 +74,10 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     for name in ("report.md", "report.png", "adapter_model.safetensors", "figclip_config.json"):
         assert os.path.isfile(os.path.join(output_dir, name)), name
     with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
-        assert handle.read().splitlines()[2].startswith("| role_swap |")
+        row = handle.read().splitlines()[2]
+    low, high = saved["ci95"]["figclip_minus_base"]["role_swap"]
+    assert row.startswith("| role_swap |") and f"[{low:+.1f}, {high:+.1f}]" in row
+    assert os.path.isfile(os.path.join(output_dir, "item_tables.json"))
 
     # A second run reuses the world, the base checkpoint and the base's scores.
     _fresh_accelerate_state()
@@ -84,6 +98,33 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     with pytest.raises(RecipeError, match="num_hard_negatives.*ablation"):
         toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--ablation", "no_hard_negatives"], settings=mini_settings,
                                  log=print)
+    with pytest.raises(RecipeError, match=r"seeds \(\[42\] vs \[1, 2\]\)"):
+        toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--seeds", "1,2"], settings=mini_settings, log=print)
+
+
+@pytest.mark.slow
+def test_several_seeds_report_their_mean_spread_and_paired_intervals(mini_settings, tmp_path):
+    _fresh_accelerate_state()
+    output_dir = str(tmp_path / "seeds")
+    report = toy_demo.run_toy_demo([*MINI_FIGCLIP, "--learning_rate", "1e-2", "--output_dir", output_dir, "--seeds",
+                                    "3,4"], settings=mini_settings, log=lambda message: None)
+    assert report["seeds"] == [3, 4] and set(report["per_seed"]) == {"3", "4"}
+    for seed in (3, 4):  # each seed adapts the same base into its own folder
+        assert os.path.isfile(os.path.join(output_dir, f"seed_{seed}", "adapter_model.safetensors"))
+    assert report["settings"]["figclip_adapters"]["3"].endswith("seed_3")
+    for key in REPORT_METRICS:
+        per_seed = [report["per_seed"][s][key] for s in ("3", "4")]
+        assert report["figclip"][key] == pytest.approx(sum(per_seed) / 2, abs=0.01)
+        spread = report["seed_spread"][key]
+        assert (spread["min"], spread["max"]) == (min(per_seed), max(per_seed))
+        assert spread["std"] == pytest.approx(abs(per_seed[0] - per_seed[1]) / 2, abs=0.01)
+        low, high = report["ci95"]["figclip_minus_base"][key]
+        assert low - 0.01 <= report["figclip"][key] - report["base"][key] <= high + 0.01
+    with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
+        markdown = handle.read()
+    assert "FiGCLIP (mean of 2 seeds)" in markdown and "FiGCLIP over seeds: sd (min–max)" in markdown
+    with pytest.raises(RecipeError, match="either as --seed or as --seeds"):
+        toy_demo.run_toy_demo([*MINI_FIGCLIP, "--seed", "1", "--seeds", "1,2"], settings=mini_settings, log=print)
 
 
 def test_ablation_overrides_come_from_the_shipped_ablation_recipes():
@@ -105,21 +146,42 @@ def test_chance_levels_are_read_in_percent(tmp_path):
     assert levels["role_swap"] == 50.0 and levels["order"] == 20.0 and levels["web_R@1"] == 0.25
 
 
-def test_ablation_table_has_a_row_per_run():
+def _fake_report(base: dict, per_seed: dict[str, dict]) -> dict:
+    figclip = {k: sum(run[k] for run in per_seed.values()) / len(per_seed) for k in base}
+    interval = {k: [v - 1.0, v + 1.0] for k, v in figclip.items()}
+    return {"base": base, "figclip": figclip, "seeds": [int(s) for s in per_seed], "per_seed": per_seed,
+            "seed_spread": seed_spread(per_seed),
+            "ci95": {"base": {k: [v - 1.0, v + 1.0] for k, v in base.items()}, "figclip": interval,
+                     "figclip_minus_base": {k: [v - base[k] - 2.0, v - base[k] + 2.0] for k, v in figclip.items()}}}
+
+
+def test_ablation_tables_show_intervals_and_differences_to_base_and_full_recipe():
     base = {key: 50.0 for key in REPORT_METRICS}
-    reports = {"figclip": {"base": base, "figclip": {**base, "role_swap": 80.0}},
-               "no_hard_negatives": {"base": base, "figclip": {**base, "role_swap": 70.0}}}
-    lines = render_ablation_table(reports).splitlines()
-    assert lines[0].startswith("| run | role_swap | attribute_swap | verb_replace | order | web_R@1 |")
-    assert [line.split(" | ")[0] for line in lines[2:]] == ["| base CLIP", "| figclip", "| no_hard_negatives"]
-    assert lines[3].split(" | ")[1] == "80.00" and lines[4].split(" | ")[1] == "70.00"
+    reports = {"figclip": _fake_report(base, {"0": {**base, "role_swap": 79.0}, "1": {**base, "role_swap": 81.0}}),
+               "no_hard_negatives": _fake_report(base, {"0": {**base, "role_swap": 70.0},
+                                                        "1": {**base, "role_swap": 70.0}})}
+    versus_full = {"no_hard_negatives": {k: [-12.0, -8.0] for k in REPORT_METRICS}}
+    lines = render_ablation_tables(reports, HEADLINE, versus_full).splitlines()
+    values = lines[1:6]
+    assert values[0].startswith("| run | role_swap | attribute_swap | verb_replace | order | web_R@1 |")
+    assert [line.split(" | ")[0] for line in values[2:]] == ["| base CLIP", "| figclip", "| no_hard_negatives"]
+    assert values[3].split(" | ")[1] == "80.0 [79.0, 81.0]" and values[4].split(" | ")[1] == "70.0 [69.0, 71.0]"
+    deltas = lines[lines.index("Difference to the base CLIP, paired [95% CI] (sd: over seeds):") + 3]
+    assert deltas.split(" | ")[1] == "+30.0 [+28.0, +32.0] sd 1.0"
+    full = lines[lines.index("Difference to the full FiGCLIP recipe, paired [95% CI]:") + 3]
+    assert full.startswith("| no_hard_negatives | -10.0 [-12.0, -8.0] |")
 
 
 def test_demo_flags_are_split_off_the_recipe_flags():
-    rest, ablation, base_steps = toy_demo._pop_demo_flags(
-        ["--max_steps", "5", "--ablation", "no_contextualizer", "--base_max_steps", "7", "--lora_r", "8"])
+    rest, ablation, base_steps, seeds = toy_demo._pop_demo_flags(
+        ["--max_steps", "5", "--ablation", "no_contextualizer", "--base_max_steps", "7", "--lora_r", "8", "--seeds",
+         "0,1,2"])
     assert rest == ["--max_steps", "5", "--lora_r", "8"] and ablation == "no_contextualizer" and base_steps == 7
-    assert toy_demo._pop_demo_flags(["--max_steps", "5"]) == (["--max_steps", "5"], None, None)
+    assert seeds == [0, 1, 2]
+    assert toy_demo._pop_demo_flags(["--max_steps", "5"]) == (["--max_steps", "5"], None, None, None)
+    for bad in ("0,x", "1,1", ","):
+        with pytest.raises(RecipeError, match="--seeds"):
+            toy_demo._pop_demo_flags(["--seeds", bad])
 
 
 @pytest.mark.slow
@@ -192,7 +254,7 @@ def test_verb_diagnostic_reproduces_the_benchmark_score(mini_settings, capsys):
     # exactly what the SugarCrepe evaluator scores on the written files.
     benchmarks_dir = os.path.join(mini_settings.world_dir, "benchmarks")
     scored = toy_demo.evaluate_on_world(mini_settings.base_dir, benchmarks_dir, 16, keys=("verb_replace",))
-    assert result["verb_replace_fit"]["base CLIP / benchmark"]["all"] == scored["verb_replace"]
+    assert result["verb_replace_fit"]["base CLIP / benchmark"]["all"] == scored.metrics["verb_replace"]
     assert all(-1.0 <= value <= 1.0 for value in result["text_similarity"].values())
     with pytest.raises(SystemExit, match="no world"):
         module.main(["--world_dir", mini_settings.world_dir + "_missing", "--base_dir", mini_settings.base_dir])
