@@ -11,7 +11,9 @@ Several models x tasks, with a markdown table and a bar chart (base CLIP vs FiGC
 
 Tasks: sugarcrepe, aro_vg_relation, aro_vg_attribution, aro_coco_order, aro_flickr_order, msrvtt, video_retrieval,
 ucf101, hmdb51, k600, vidsitu_verbs, extract_features. `--help` lists every option; `recipes/eval/*.yaml` has
-one example per task.
+one example per task. Every metric comes with a 95 % bootstrap confidence interval (`--bootstrap_resamples`, 0 to
+skip); `--ties` chooses how exactly equal scores count (default `expected`; `official` reproduces each benchmark's
+own code).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(summary["markdown"])
         return summary
     result = evaluate(args).to_dict()
-    print(json.dumps({k: result[k] for k in ("task", "model", "metrics", "num_items", "num_skipped")}, indent=2))
+    shown = ("task", "model", "metrics", "confidence_intervals", "num_items", "num_skipped")
+    print(json.dumps({k: result[k] for k in shown}, indent=2))
     return result
 
 

@@ -172,6 +172,29 @@ def test_ablation_tables_show_intervals_and_differences_to_base_and_full_recipe(
     assert full.startswith("| no_hard_negatives | -10.0 [-12.0, -8.0] |")
 
 
+def test_ablation_differences_pair_each_ablation_with_the_full_recipe(tmp_path):
+    import numpy as np
+
+    from modeling_figclip.evaluation.bootstrap import ItemTable, Mean
+    from modeling_figclip.training.toy_report import WorldScores, write_item_tables
+
+    def scores(correct):
+        table = ItemTable("role_swap", {"c": np.asarray(correct, dtype=float)}, {"role_swap": Mean("c")},
+                          items_digest="benchmark items")
+        return WorldScores(table.evaluate(), {"role_swap": table})
+
+    base = scores([0] * 100)
+    full = {0: scores([1] * 80 + [0] * 20), 1: scores([1] * 82 + [0] * 18)}
+    ablated = {0: scores([1] * 60 + [0] * 40), 1: scores([1] * 62 + [0] * 38)}  # 20 items fewer right, same items
+    for name, runs in (("figclip", full), ("no_hard_negatives", ablated)):
+        (tmp_path / name).mkdir()
+        write_item_tables(str(tmp_path / name), base, runs)
+    found = toy_demo.ablation_differences({"figclip": str(tmp_path / "figclip"),
+                                           "no_hard_negatives": str(tmp_path / "no_hard_negatives")})
+    low, high = found["no_hard_negatives"]["role_swap"]
+    assert low <= -20.0 <= high < 0.0  # paired: every resample sees the ablation lose (how many of those 20 it draws)
+
+
 def test_demo_flags_are_split_off_the_recipe_flags():
     rest, ablation, base_steps, seeds = toy_demo._pop_demo_flags(
         ["--max_steps", "5", "--ablation", "no_contextualizer", "--base_max_steps", "7", "--lora_r", "8", "--seeds",
