@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
+from .schema import GENERIC_ARG_DESCRIPTIONS
+
 
 @dataclass(frozen=True)
 class VerbFrame:
@@ -109,21 +111,28 @@ class VerbLexicon:
         """Distinct verb lemmas (a lemma with several senses, ``run.01``/``run.02``, counts once)."""
         return len(self._lemmas)
 
-    def lemma_levels(self, numbered_args: tuple[str, ...]) -> tuple[tuple[tuple[VerbFrame, ...], ...], ...]:
+    def lemma_levels(self, numbered_args: tuple[str, ...]) -> tuple[tuple[tuple[str, tuple[tuple[str, ...], ...]], ...], ...]:
         """Lemmas by how well they fit an event's numbered arguments (cached; see `negatives` rules N1 and N7).
 
-        ``levels[k]`` holds, for every lemma whose best-fitting senses describe all but ``k`` of ``numbered_args``,
-        the tuple of those senses (VerbID order); lemmas are in alphabetical order. Every lemma is at exactly one
-        level, so ``sum(len(level) for level in levels) == num_lemmas``.
+        ``levels[k]`` holds one ``(lemma_lower, senses)`` pair for every lemma whose best-fitting senses describe all
+        but ``k`` of ``numbered_args``; ``senses`` are those senses as ready-to-render tuples ``(lemma,
+        description of numbered_args[0], …)`` (VerbID order), where an argument the sense does not describe reads as
+        PropBank's generic name. Lemmas are in alphabetical order. Every lemma is at exactly one level, so
+        ``sum(len(level) for level in levels) == num_lemmas``.
         """
         found = self._levels.get(numbered_args)
         if found is None:
             required = frozenset(numbered_args)
-            by_level: list[list[tuple[VerbFrame, ...]]] = [[] for _ in range(len(required) + 1)]
-            for senses in self._lemmas.values():
+            by_level: list[list] = [[] for _ in range(len(required) + 1)]
+            for lemma_lower, senses in self._lemmas.items():
                 missing = [len(required.difference(frame.roles)) for frame in senses]
                 best = min(missing)
-                by_level[best].append(tuple(frame for frame, count in zip(senses, missing) if count == best))
+                rendered = tuple(
+                    (frame.lemma, *[frame.roles.get(short) or GENERIC_ARG_DESCRIPTIONS[short] for short in numbered_args])
+                    for frame, count in zip(senses, missing)
+                    if count == best
+                )
+                by_level[best].append((lemma_lower, rendered))
             found = tuple(tuple(level) for level in by_level)
             self._levels[numbered_args] = found
         return found

@@ -45,7 +45,6 @@ from typing import NamedTuple
 
 from .lexicon import VerbLexicon
 from .prompts import join_prompt, role_clause, verb_only_prompt
-from .schema import GENERIC_ARG_DESCRIPTIONS
 
 PROMPT_STYLES = ("srl", "verb_only", "no_template")
 
@@ -163,16 +162,12 @@ def negatives_from_template(
         return NegativeDraw([], 0)
     if template is not None:
         levels = lexicon.lemma_levels(numbered)
-
-        def render(frame) -> str:
-            roles = frame.roles
-            return template.format(frame.lemma, *[roles.get(short) or GENERIC_ARG_DESCRIPTIONS[short] for short in numbered])
-
+        render = template.format
     else:
         levels = lexicon.lemma_levels(())
 
-        def render(frame) -> str:
-            return verb_only_prompt(frame.lemma)
+        def render(verb_lemma: str) -> str:
+            return verb_only_prompt(verb_lemma)
 
     lemma = lemma.lower()
     negatives: list[str] = []
@@ -188,11 +183,11 @@ def negatives_from_template(
             index = swapped.get(other, other)
             swapped[other] = swapped.get(position, position)
             position += 1
-            senses = lemmas[index]
-            if senses[0].lemma_lower == lemma:  # N3
+            lemma_lower, senses = lemmas[index]
+            if lemma_lower == lemma:  # N3
                 continue
-            frame = senses[0] if len(senses) == 1 else senses[int(rng.random() * len(senses))]
-            text = render(frame)
+            arguments = senses[0] if len(senses) == 1 else senses[int(rng.random() * len(senses))]
+            text = render(*arguments)
             if text in seen:  # N4
                 continue
             seen.add(text)

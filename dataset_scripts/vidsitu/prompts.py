@@ -91,6 +91,8 @@ _ALTERNATIVES = re.compile(r"[,;]")
 _GENERIC_LABELS = frozenset({"agent", "causer", "patient", "theme"})
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _EDGE_PUNCT = " ,;:.!?-'\"`"
+# R8: any Unicode letter or digit ("\w" without the underscore), as str.isalnum counts them.
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -113,7 +115,7 @@ def clean_value(value: str) -> str:
 
 def is_empty_value(value: str) -> bool:
     """Rule R8: a value with no letter or digit (``"-"``, ``""``, whitespace, ``"."``) marks an empty role slot."""
-    return not any(character.isalnum() for character in value)
+    return _LETTER_OR_DIGIT.search(value) is None
 
 
 def clean_role_description(text: str) -> str:

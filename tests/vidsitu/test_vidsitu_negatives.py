@@ -132,7 +132,7 @@ def test_every_event_gets_n_negatives_when_the_lexicon_has_n_other_lemmas(tmp_pa
         others = lexicon.num_lemmas - ("strike" in {f.lemma_lower for f in lexicon.frames})
         assert len(draw.prompts) == min(n, others) and len(set(draw.prompts)) == len(draw.prompts)
         # the fill level is the first level at which the cumulative number of usable lemmas reaches n
-        usable = [sum(1 for senses in level if senses[0].lemma_lower != "strike") for level in levels]
+        usable = [sum(1 for lemma, _ in level if lemma != "strike") for level in levels]
         expected = next((k for k in range(len(levels)) if sum(usable[: k + 1]) >= n), None)
         assert draw.fill_level == expected
 
