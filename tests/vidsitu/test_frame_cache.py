@@ -298,6 +298,7 @@ def test_lenient_cache_masks_and_counts_like_the_loader(bad_videos, processor, t
     assert [m.tolist() for m in ours["event_mask"]] == [m.tolist() for m in theirs["event_mask"]]
     assert [m.tolist() for m in ours["event_mask"]][2] == [True, True, True, False, False]
     assert dict(cache.stats) == dict(loader.stats) == {"corrupt_video": 1, "short_video": 1, "missing_video": 1}
+    assert ours["frames_problem"] == theirs["frames_problem"] == ["", "corrupt_video", "short_video", "missing_video"]
     assert all(pixels.shape == (5, 4, 3, 32, 32) for pixels in ours["pixel_values_videos"])
     assert (ours["pixel_values_videos"][2][3:] == 0).all() and (ours["pixel_values_videos"][1] == 0).all()
     assert _indices(ours["pixel_values_videos"][2][:3].permute(0, 1, 3, 4, 2).numpy()) == EXPECTED_INDICES[:3]
@@ -330,9 +331,13 @@ def test_drop_in_for_the_loader_in_a_dataloader(index_release, index_cache):
     assert rows["text"] == ["a", "b"]  # text columns never decode
 
 
-def test_frames_per_event_must_match(index_cache):
+def test_frames_per_event_and_size_must_match(index_cache, processor):
     with pytest.raises(ValueError, match="holds 4 frames per event, not 2"):
         FrameCacheLoader(index_cache["video_dir"], frames_per_event=2)
+    cache = FrameCacheLoader(index_cache["video_dir"])
+    cache.check_processor(processor)
+    with pytest.raises(ValueError, match=r"cropped to \(32, 32\).*crops to \(64, 64\)"):
+        cache.check_processor(load_image_processor(size=64))
 
 
 def test_streams_split_by_node(release, processor, tmp_path):
@@ -386,6 +391,7 @@ def test_decoding_in_the_main_process_matches_the_workers(index_cache, index_rel
     decoded = FrameCacheLoader(index_cache["frames_dir"], **kwargs)({"clip_id": clip_ids})
     raw = FrameCacheLoader(index_cache["frames_dir"], **kwargs, decode=False)({"clip_id": clip_ids})
     assert "pixel_values_videos" not in raw and len(raw["jpeg_frames"][0]) == 20
+    assert raw["frames_problem"] == decoded["frames_problem"] == ["", ""]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         decoder = JpegDecoder("cuda" if torch.cuda.is_available() else "cpu")

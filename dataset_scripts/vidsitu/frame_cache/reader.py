@@ -103,8 +103,8 @@ class FrameCache:
 class FrameCacheLoader:
     """`VidSituFrameLoader`'s row transform, reading a frame cache instead of decoding videos.
 
-    Adds ``pixel_values_videos`` ``(5, frames_per_event, 3, H, W)`` and ``event_mask`` ``(5,)`` to every row, with the
-    loader's sampling (segment centres, or seeded jitter = f(seed, epoch, clip) choosing among the cached candidate
+    Adds ``pixel_values_videos`` ``(5, frames_per_event, 3, H, W)``, ``event_mask`` ``(5,)`` and ``frames_problem``
+    (``""`` or the lenient-mode reason a clip lost frames) to every row, with the loader's sampling (segment centres, or seeded jitter = f(seed, epoch, clip) choosing among the cached candidate
     times), its strict/lenient errors and its lenient counts in `stats`. Frames come at the cache's crop size.
 
     Args:
@@ -156,9 +156,24 @@ class FrameCacheLoader:
         self.decode = decode
         self.epoch = 0
         self.stats: Counter = Counter()
+        self._problem = ""  # the lenient-mode reason the clip being read lost frames (`frames_problem`)
         self._candidate_times = candidate_times(self.frames_per_event, self.candidates)
         self._rng: np.random.Generator | None = None
         self._rng_pid: int | None = None
+
+    def check_processor(self, image_processor) -> None:
+        """Raise `ValueError` if ``image_processor`` resizes or crops differently from the cache's frames (the cache
+        was built for another model size)."""
+        from .build import processor_settings
+
+        crop, resize = processor_settings(image_processor)
+        settings = self.cache.settings
+        if crop != tuple(settings.crop_size) or resize["size"] != settings.resize["size"]:
+            raise ValueError(
+                f"the frame cache {self.cache.cache_dir} holds frames resized to {settings.resize['size']} and cropped "
+                f"to {tuple(settings.crop_size)}, but the model's image processor resizes to {resize['size']} and crops "
+                f"to {crop}: build a cache for this model (--model_name_or_path)."
+            )
 
     # ----------------------------------------------------------------------------------------------- sampling
     def set_epoch(self, epoch: int) -> None:
@@ -192,7 +207,9 @@ class FrameCacheLoader:
     # ----------------------------------------------------------------------------------------------- frames
     def _sampled_jpegs(self, clip_id: str) -> tuple[list[memoryview | None], list[int | None]]:
         """Per sampling time, the stored JPEG (None: no frame) and its index in the row, with the loader's
-        strict/lenient handling of a clip that is not cached, failed to decode, or is too short."""
+        strict/lenient handling of a clip that is not cached, failed to decode, or is too short (which sets
+        ``self._problem``)."""
+        self._problem = ""
         count = NUM_EVENTS * self.frames_per_event
         clip = self.cache.get(clip_id)
         error = clip.error if clip is not None else VidSituFormatError(
@@ -218,15 +235,22 @@ class FrameCacheLoader:
                 self._count(error)
         return [clip.jpeg(index) if index is not None else None for index in stored], stored
 
-    def _decode_clips(self, clip_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 frames ``(clips, 5, F, 3, H, W)`` (zeros for masked events) and masks ``(clips, 5)``, with one
-        batched decoder call for every distinct sampled frame of every clip, and one copy into the output."""
+    def _sample_clips(self, clip_ids: list[str]) -> tuple[list, list[str]]:
+        """`_sampled_jpegs` of each clip, in order, and each clip's ``frames_problem``."""
+        sampled, problems = [], []
+        for clip_id in clip_ids:
+            sampled.append(self._sampled_jpegs(clip_id))
+            problems.append(self._problem)
+        return sampled, problems
+
+    def _decode_clips(self, sampled: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 frames ``(clips, 5, F, 3, H, W)`` (zeros for masked events) and masks ``(clips, 5)`` of sampled clips,
+        with one batched decoder call for every distinct sampled frame, and one copy into the output."""
         per_event = self.frames_per_event
-        sampled = [self._sampled_jpegs(clip_id) for clip_id in clip_ids]
         masks = torch.tensor(
             [[all(index is not None for index in stored[e * per_event : (e + 1) * per_event]) for e in range(NUM_EVENTS)]
              for _, stored in sampled]
-        ).view(len(clip_ids), NUM_EVENTS)  # fmt: skip
+        ).view(len(sampled), NUM_EVENTS)  # fmt: skip
         unique: dict[tuple[int, int], int] = {}
         blobs: list[memoryview] = []
         for clip_number, (jpegs, stored) in enumerate(sampled):
@@ -243,32 +267,35 @@ class FrameCacheLoader:
             for slot, index in enumerate(stored)
         ]
         frames = torch.stack([slot.cpu() for slot in slots])
-        return frames.view(len(clip_ids), NUM_EVENTS, per_event, 3, *self.frame_size), masks
+        return frames.view(len(sampled), NUM_EVENTS, per_event, 3, *self.frame_size), masks
 
     def load(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` bool (`VidSituFrameLoader.load`)."""
-        frames, masks = self._decode_clips([clip_id])
+        frames, masks = self._decode_clips(self._sample_clips([clip_id])[0])
         return frames[0].permute(0, 1, 3, 4, 2).numpy(), masks[0].numpy()
 
     def _count(self, error: VidSituFormatError) -> None:
         self.stats[error.reason] += 1
+        self._problem = error.reason
         logger.warning("Skipping frames (lenient mode): %s", error)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        """The ``with_transform`` hook: adds ``pixel_values_videos`` and ``event_mask`` (or ``jpeg_frames``)."""
+        """The ``with_transform`` hook: adds ``pixel_values_videos`` (or ``jpeg_frames``), ``event_mask`` and
+        ``frames_problem``."""
         if "clip_id" not in batch:
             return batch
-        clip_ids = list(batch["clip_id"])
+        sampled, problems = self._sample_clips(list(batch["clip_id"]))
         if not self.decode:
             jpegs, masks = [], []
-            for clip_id in clip_ids:
-                sampled, _ = self._sampled_jpegs(clip_id)
-                empty = torch.empty(0, dtype=torch.uint8)
-                jpegs.append([torch.tensor(np.frombuffer(j, np.uint8)) if j is not None else empty for j in sampled])
-                present = torch.tensor([j is not None for j in sampled]).view(NUM_EVENTS, self.frames_per_event)
-                masks.append(present.all(dim=1))
-            return {**batch, "jpeg_frames": jpegs, "event_mask": masks}
-        frames, masks = self._decode_clips(clip_ids)
+            empty = torch.empty(0, dtype=torch.uint8)
+            for clip_jpegs, _ in sampled:
+                present = torch.tensor([j is not None for j in clip_jpegs]).view(NUM_EVENTS, self.frames_per_event)
+                complete = present.all(dim=1)
+                jpegs.append([torch.tensor(np.frombuffer(j, np.uint8)) if j is not None and complete[k // self.frames_per_event]
+                              else empty for k, j in enumerate(clip_jpegs)])  # fmt: skip
+                masks.append(complete)
+            return {**batch, "jpeg_frames": jpegs, "event_mask": masks, "frames_problem": problems}
+        frames, masks = self._decode_clips(sampled)
         if self.image_transform is not None:
             pixels = []
             for clip in frames:
@@ -279,10 +306,10 @@ class FrameCacheLoader:
         else:
             values = self.normalizer(frames) if self.normalizer is not None else frames
             pixels = list(values.unbind(0))
-        return {**batch, "pixel_values_videos": pixels, "event_mask": list(masks.unbind(0))}
+        return {**batch, "pixel_values_videos": pixels, "event_mask": list(masks.unbind(0)), "frames_problem": problems}
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_rng": None, "_rng_pid": None}
+        return {**self.__dict__, "_rng": None, "_rng_pid": None, "_problem": ""}
 
     def __repr__(self) -> str:
         return (
