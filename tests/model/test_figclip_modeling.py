@@ -127,9 +127,22 @@ def test_zero_shot_image_classification_pipeline(tokenizer, tmp_path):
     import numpy as np
 
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8))
-    result = classifier(image, candidate_labels=["red dog", "blue man"])
-    assert sorted(r["label"] for r in result) == ["blue man", "red dog"]
-    assert sum(r["score"] for r in result) == pytest.approx(1.0, abs=1e-4)
+    labels = ["red dog", "blue man", "man walk"]
+    result = classifier(image, candidate_labels=labels, hypothesis_template="a {}")
+    # The pipeline's scores are the model's own softmax over logit_scale * cosine(image, "a {label}") ...
+    with torch.no_grad():
+        text = tokenizer([f"a {label}" for label in labels], padding=True, return_tensors="pt")
+        logits = model(input_ids=text.input_ids, attention_mask=text.attention_mask,
+                       pixel_values=image_processor(images=image, return_tensors="pt").pixel_values).logits_per_image
+    expected = dict(zip(labels, logits.softmax(dim=-1)[0].tolist()))
+    assert {r["label"]: r["score"] for r in result} == pytest.approx(expected, abs=1e-5)
+    # ... and a plain CLIPModel with the same weights gives the same answer through the same pipeline.
+    clip = CLIPModel(CLIPConfig(**model.config.to_dict())).eval()
+    clip.load_state_dict(model.state_dict(), strict=False)
+    as_clip = pipeline("zero-shot-image-classification", model=clip, tokenizer=tokenizer,
+                       image_processor=image_processor, device="cpu")
+    again = as_clip(image, candidate_labels=labels, hypothesis_template="a {}")
+    assert {r["label"]: r["score"] for r in again} == pytest.approx(expected, abs=1e-5)
 
 
 def test_auto_classes_resolve_figclip(tmp_path):
