@@ -75,6 +75,11 @@ class DataArguments:
     )
     video_dir: str | None = field(default=None, metadata={"help": "Folder of trimmed {clip_id}.mp4 clips."})
     frames_dir: str | None = field(default=None, metadata={"help": "Folder of {clip_id}/{clip_id}_%06d.jpg frames."})
+    frame_cache: str | None = field(
+        default=None,
+        metadata={"help": "A frame cache (python -m dataset_scripts.vidsitu.frame_cache) to read frames from instead "
+                          "of decoding video_dir / frames_dir: same sampling, JPEG frames at the model's input size."},
+    )
     train_split: str = field(default="train")
     eval_split: str | None = field(default="valid", metadata={"help": "Split evaluated every eval_steps ('none': no eval)."})
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})

@@ -55,6 +55,7 @@ def load_split(
         split=split,
         video_dir=data_args.video_dir,
         frames_dir=data_args.frames_dir,
+        decode_frames=data_args.frame_cache is None,
         frames_per_event=data_args.frames_per_event,
         num_negatives=data_args.num_hard_negatives,
         negatives_seed=data_args.negatives_seed,
@@ -69,9 +70,30 @@ def load_split(
         cache_dir=data_args.dataset_cache_dir,
         return_summary=True,
     )
+    if data_args.frame_cache is not None:
+        dataset = dataset.with_transform(_with_frame_cache(dataset, data_args, image_processor, training, seed))
     if max_clips is not None:
         dataset = dataset.select(range(min(max_clips, len(dataset))))  # keeps the transform
     return VidSituSplit(dataset, vidsitu_transform(dataset), skipped)
+
+
+def _with_frame_cache(dataset, data_args: DataArguments, image_processor, training: bool, seed: int) -> VidSituTransform:
+    """The split's row transforms (fresh negatives, if any) followed by a `FrameCacheLoader` in place of decoding:
+    the frame loader's sampling and strict/lenient handling, frames normalised as ``image_processor`` does."""
+    from dataset_scripts.vidsitu.frame_cache import FrameCacheLoader
+
+    frames = FrameCacheLoader(
+        data_args.frame_cache,
+        frames_per_event=data_args.frames_per_event,
+        jitter=training and data_args.temporal_jitter,
+        seed=seed,
+        image_mean=tuple(image_processor.image_mean),
+        image_std=tuple(image_processor.image_std),
+        strict=data_args.strict,
+    )
+    frames.check_processor(image_processor)
+    existing = vidsitu_transform(dataset)
+    return VidSituTransform(*(existing.transforms if existing is not None else []), frames)
 
 
 def text_rows(dataset: datasets.Dataset) -> datasets.Dataset:

@@ -142,8 +142,10 @@ class FigClipTrainer:
         self.vidsitu_dir = vidsitu_dir or data_args.vidsitu_dir
         if self.vidsitu_dir is None:
             raise TrainingSetupError("vidsitu_dir is not set: point it at the folder holding vidsitu_annotations/.")
-        if data_args.video_dir is None and data_args.frames_dir is None:
-            raise TrainingSetupError("Set video_dir ({clip_id}.mp4 clips) or frames_dir (JPEG frame folders).")
+        if data_args.video_dir is None and data_args.frames_dir is None and data_args.frame_cache is None:
+            raise TrainingSetupError(
+                "Set video_dir ({clip_id}.mp4 clips), frames_dir (JPEG frame folders) or frame_cache (a frame cache)."
+            )
         if not model_args.freeze_text_encoder and "text" not in model_args.lora_targets:
             raise TrainingSetupError(
                 "freeze_text_encoder=False needs LoRA on the text tower too: set lora_targets=vision_and_text_qkv."
