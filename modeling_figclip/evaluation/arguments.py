@@ -115,6 +115,11 @@ class EvaluationArguments:
 
     vidsitu_split: str = field(default="valid", metadata={"help": "VidSitu split to evaluate / extract."})
     frames_per_event: int = field(default=4, metadata={"help": "VidSitu: frames sampled per 2 s event (paper: 4)."})
+    frame_cache: str | None = field(
+        default=None,
+        metadata={"help": "VidSitu: read the evaluation frames from this frame cache (built for the model's input size) "
+                          "instead of decoding the videos."},
+    )
     probe: str = field(
         default="none",
         metadata={

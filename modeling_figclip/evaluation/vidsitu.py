@@ -38,9 +38,17 @@ NUM_EVENTS = 5
 
 
 class ClipFrames:
-    """`clip_id -> (5 * frames_per_event, H, W, 3)` uint8 frames from mp4s or frame folders (picklable for workers)."""
+    """`clip_id -> (5 * frames_per_event, H, W, 3)` uint8 frames from mp4s, frame folders or a frame cache (the
+    same segment-centre frames up to JPEG error; picklable for workers)."""
 
-    def __init__(self, video_dir: str | None, frames_dir: str | None, frames_per_event: int):
+    def __init__(
+        self, video_dir: str | None, frames_dir: str | None, frames_per_event: int, frame_cache: str | None = None
+    ):
+        if frame_cache is not None:
+            from dataset_scripts.vidsitu.frame_cache import FrameCacheLoader
+
+            self.loader = FrameCacheLoader(frame_cache, frames_per_event=frames_per_event, strict=True)
+            return
         from dataset_scripts.vidsitu import VidSituFrameLoader
 
         self.loader = VidSituFrameLoader(
@@ -240,8 +248,10 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
     skip_log = SkipLog(args.skip_missing)
     split = canonical_split(args.vidsitu_split)
     annotations_dir, ann_index = annotation_index(args.data_dir, split)
-    video_dir, frames_dir = resolve_video_source(args)
-    frames = ClipFrames(video_dir, frames_dir, args.frames_per_event)
+    video_dir, frames_dir = resolve_video_source(args) if args.frame_cache is None else (None, None)
+    frames = ClipFrames(video_dir, frames_dir, args.frames_per_event, args.frame_cache)
+    if args.frame_cache is not None:
+        frames.loader.check_processor(encoder.image_processor)  # cached frames are already at the model's size
     eval_clips = read_split(annotations_dir, split, skip_log)
     eval_clips = eval_clips[: args.max_items] if args.max_items else eval_clips
     eval_clips, eval_videos = encode_clips(encoder, eval_clips, frames, args, skip_log, f"VidSitu {split} clips")
@@ -320,6 +330,7 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
             annotations_dir=annotations_dir,
             video_dir=video_dir,
             frames_dir=frames_dir,
+            frame_cache=args.frame_cache,
             frames_per_event=args.frames_per_event,
             events=NUM_EVENTS,
             method=method,
