@@ -13,7 +13,7 @@ plus the cache's size per clip, its build rate (one process) and how close its e
 ones (PSNR of the 224² crops). Every source is measured in every round, in rotating order, so machine drift spreads
 over all of them; the table reports medians and the ratios come from the same run.
 
-    python benchmarks/bench_input_pipeline.py            # 12 clips, 3 rounds (~4 min on 2 cores)
+    python benchmarks/bench_input_pipeline.py            # 12 clips, 3 rounds (~2.5 min on 2 cores)
     python benchmarks/bench_input_pipeline.py --quick    # 3 clips, 2 rounds (< 2 min); last line: the ratio
 
 Not a test: numbers depend on the machine and on what else runs on it.
