@@ -143,7 +143,8 @@ def make_loader(cache_dir: str, batch: int, gpu_decode: bool, args) -> torch.uti
         masks = torch.stack([item["event_mask"] for item in items])
         if gpu_decode:
             return {"jpeg_frames": [item["jpeg_frames"] for item in items], "event_mask": masks}
-        return {"pixel_values_videos": torch.stack([item["pixel_values_videos"] for item in items]), "event_mask": masks}
+        pixels = torch.stack([item["pixel_values_videos"] for item in items])
+        return {"pixel_values_videos": pixels, "event_mask": masks}
 
     workers = args.num_workers
     return torch.utils.data.DataLoader(
@@ -228,7 +229,8 @@ def run_one(spec: str, cache_dir: str, args) -> RunResult:
     gpu_decode = "gpu_decode" in options
     settings = FrameCache(cache_dir).settings
     if settings.crop_size[0] != BACKBONES[backbone]["vision"]["image_size"]:
-        raise SystemExit(f"cache frames are {settings.crop_size}, {backbone} wants {BACKBONES[backbone]['vision']['image_size']}")
+        wanted = BACKBONES[backbone]["vision"]["image_size"]
+        raise SystemExit(f"cache frames are {settings.crop_size}, {backbone} wants {wanted}")
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
@@ -356,8 +358,9 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     device_name = torch.cuda.get_device_name(args.device) if args.device.type == "cuda" else "CPU"
     peak = peak_tflops(args.device, args.peak_tflops)
     print()
+    precision = "bf16 autocast" if args.device.type == "cuda" or args.amp_on_cpu else "fp32"
     print(f"FiGCLIP training from the frame cache on {device_name} ({args.batch} videos x 5 events x 4 frames per "
-          f"step, LoRA r={args.lora_r}, {args.attention}, fused AdamW, {'bf16 autocast' if args.device.type == 'cuda' or args.amp_on_cpu else 'fp32'}; "
+          f"step, LoRA r={args.lora_r}, {args.attention}, fused AdamW, {precision}; "
           f"{args.num_workers} dataloader workers, prefetch {args.prefetch_factor}; mean of {args.steps} steps after "
           f"{args.warmup} warm-up; MFU against {f'{peak:g} TFLOP/s' if peak else 'n/a (unknown peak)'})")
     print()

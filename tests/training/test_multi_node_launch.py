@@ -65,8 +65,9 @@ from torch.distributed.fsdp import FullyShardedDataParallel, fully_shard
 from modeling_figclip import FigClipModel, FigClipConfig
 from modeling_figclip.testing_utils import tiny_clip_config_dict
 dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{port}", rank=0, world_size=1)
-for name, wrap in (("FSDP1", lambda m: FullyShardedDataParallel(m, device_id=torch.device("cpu"), use_orig_params=True)),
-                   ("FSDP2", fully_shard)):
+def fsdp1(module):
+    return FullyShardedDataParallel(module, device_id=torch.device("cpu"), use_orig_params=True)
+for name, wrap in (("FSDP1", fsdp1), ("FSDP2", fully_shard)):
     try:
         wrap(FigClipModel(FigClipConfig(**tiny_clip_config_dict())))
         print(name, "wraps")

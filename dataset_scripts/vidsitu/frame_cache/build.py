@@ -88,7 +88,7 @@ def processor_settings(processor) -> tuple[tuple[int, int], dict]:
 
 
 def resize_and_crop(processor, frames: Sequence[np.ndarray]):
-    """uint8 ``(H, W, 3)`` frames → uint8 tensor ``(N, 3, crop_h, crop_w)`` (the processor without rescale/normalise)."""
+    """uint8 ``(H, W, 3)`` frames → uint8 ``(N, 3, crop_h, crop_w)`` (the processor without rescale/normalise)."""
     import torch
 
     pixels = processor(images=list(frames), do_rescale=False, do_normalize=False, return_tensors="pt")["pixel_values"]
@@ -164,7 +164,8 @@ def row_problem(row: dict[str, Any], frames_per_event: int, candidates: int) -> 
     (evaluation times first, so an evaluation-time problem is reported exactly as the loader reports it)."""
     if row["error"] is not None:
         return error_from_record(row["error"])
-    for indices, per_event in ((row["eval_index"], frames_per_event), (row["candidate_index"], frames_per_event * candidates)):
+    checks = ((row["eval_index"], frames_per_event), (row["candidate_index"], frames_per_event * candidates))
+    for indices, per_event in checks:
         missing = [k for k, index in enumerate(indices) if index == NO_FRAME]
         if missing:
             return incomplete_clip_error(row["source"], row["clip_id"], missing, len(indices), per_event)
@@ -355,7 +356,8 @@ def build_frame_cache(
 
     encoder = ClipEncoder(
         processor, video_dir=video_dir, frames_dir=frames_dir, frames_per_event=frames_per_event,
-        candidates=candidates, jpeg_quality=jpeg_quality, chroma_subsampling=chroma_subsampling, tolerance_s=tolerance_s,
+        candidates=candidates, jpeg_quality=jpeg_quality, chroma_subsampling=chroma_subsampling,
+        tolerance_s=tolerance_s,
     )  # fmt: skip
     started = time.perf_counter()
     todo = [clip_id for index in pending for clip_id in plan[index]]
@@ -417,7 +419,9 @@ def _claim_folder(output_dir: str, fingerprint: str, overwrite: bool) -> None:
             for stale in _cache_files(output_dir):
                 os.remove(stale)
     elif _cache_files(output_dir) and not overwrite:
-        raise ValueError(f"{output_dir} holds frame-cache files of unknown settings; pass overwrite=True (--overwrite).")
+        raise ValueError(
+            f"{output_dir} holds frame-cache files of unknown settings; pass overwrite=True (--overwrite)."
+        )
     elif overwrite:
         for stale in _cache_files(output_dir):
             os.remove(stale)

@@ -75,7 +75,6 @@ class JpegDecoder:
     def __init__(self, device: str | torch.device = "cpu", backend: str = "torchvision"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.requested_device = torch.device(device)
         self.device = resolve_device(device)
         self.backend = backend
 

@@ -6,6 +6,7 @@ A cache is a folder::
     {cache_dir}/preprocessor_config.json               the CLIP image processor the frames were resized with
     {cache_dir}/frames-00000-of-00012.arrow            Arrow IPC shards (what `datasets` writes), one row per clip
     {cache_dir}/frames-00000-of-00012.json             written after its shard: the shard is complete
+    {cache_dir}/build.json                             the settings fingerprint a resumed build must match
 
 Per clip it stores, resized and centre-cropped as the model's image processor does, as JPEG:
 
@@ -166,7 +167,9 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         record = asdict(self)
-        record.update(num_clips=self.num_clips, num_frames=self.num_frames, num_bytes=self.num_bytes, skipped=self.skipped)
+        record.update(
+            num_clips=self.num_clips, num_frames=self.num_frames, num_bytes=self.num_bytes, skipped=self.skipped
+        )
         return record
 
     def save(self, cache_dir: str) -> None:

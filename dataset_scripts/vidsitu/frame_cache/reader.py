@@ -104,7 +104,8 @@ class FrameCacheLoader:
     """`VidSituFrameLoader`'s row transform, reading a frame cache instead of decoding videos.
 
     Adds ``pixel_values_videos`` ``(5, frames_per_event, 3, H, W)``, ``event_mask`` ``(5,)`` and ``frames_problem``
-    (``""`` or the lenient-mode reason a clip lost frames) to every row, with the loader's sampling (segment centres, or seeded jitter = f(seed, epoch, clip) choosing among the cached candidate
+    (``""`` or the lenient-mode reason a clip lost frames) to every row, with the loader's sampling (segment
+    centres, or seeded jitter = f(seed, epoch, clip) choosing among the cached candidate
     times), its strict/lenient errors and its lenient counts in `stats`. Frames come at the cache's crop size.
 
     Args:
@@ -171,8 +172,8 @@ class FrameCacheLoader:
         if crop != tuple(settings.crop_size) or resize["size"] != settings.resize["size"]:
             raise ValueError(
                 f"the frame cache {self.cache.cache_dir} holds frames resized to {settings.resize['size']} and cropped "
-                f"to {tuple(settings.crop_size)}, but the model's image processor resizes to {resize['size']} and crops "
-                f"to {crop}: build a cache for this model (--model_name_or_path)."
+                f"to {tuple(settings.crop_size)}, but the model's image processor resizes to {resize['size']} and "
+                f"crops to {crop}: build a cache for this model (--model_name_or_path)."
             )
 
     # ----------------------------------------------------------------------------------------------- sampling
@@ -247,10 +248,8 @@ class FrameCacheLoader:
         """uint8 frames ``(clips, 5, F, 3, H, W)`` (zeros for masked events) and masks ``(clips, 5)`` of sampled clips,
         with one batched decoder call for every distinct sampled frame, and one copy into the output."""
         per_event = self.frames_per_event
-        masks = torch.tensor(
-            [[all(index is not None for index in stored[e * per_event : (e + 1) * per_event]) for e in range(NUM_EVENTS)]
-             for _, stored in sampled]
-        ).view(len(sampled), NUM_EVENTS)  # fmt: skip
+        present = torch.tensor([[index is not None for index in stored] for _, stored in sampled], dtype=torch.bool)
+        masks = present.view(len(sampled), NUM_EVENTS, per_event).all(dim=2)
         unique: dict[tuple[int, int], int] = {}
         blobs: list[memoryview] = []
         for clip_number, (jpegs, stored) in enumerate(sampled):
@@ -270,7 +269,7 @@ class FrameCacheLoader:
         return frames.view(len(sampled), NUM_EVENTS, per_event, 3, *self.frame_size), masks
 
     def load(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` bool (`VidSituFrameLoader.load`)."""
+        """Frames ``(5, frames_per_event, H, W, 3)`` uint8 and ``event_mask`` ``(5,)`` (as `VidSituFrameLoader.load`)."""
         frames, masks = self._decode_clips(self._sample_clips([clip_id])[0])
         return frames[0].permute(0, 1, 3, 4, 2).numpy(), masks[0].numpy()
 
@@ -291,8 +290,11 @@ class FrameCacheLoader:
             for clip_jpegs, _ in sampled:
                 present = torch.tensor([j is not None for j in clip_jpegs]).view(NUM_EVENTS, self.frames_per_event)
                 complete = present.all(dim=1)
-                jpegs.append([torch.tensor(np.frombuffer(j, np.uint8)) if j is not None and complete[k // self.frames_per_event]
-                              else empty for k, j in enumerate(clip_jpegs)])  # fmt: skip
+                jpegs.append([
+                    torch.tensor(np.frombuffer(j, np.uint8)) if j is not None and complete[k // self.frames_per_event]
+                    else empty
+                    for k, j in enumerate(clip_jpegs)
+                ])  # fmt: skip
                 masks.append(complete)
             return {**batch, "jpeg_frames": jpegs, "event_mask": masks, "frames_problem": problems}
         frames, masks = self._decode_clips(sampled)
@@ -326,7 +328,9 @@ def decode_on_device(
 ) -> torch.Tensor:
     """``jpeg_frames`` of a batch (from ``FrameCacheLoader(decode=False)``) → ``(B, 5, F, 3, H, W)`` on the
     decoder's device, normalised if ``normalizer`` is given; zeros where a clip has no frame. One batched call."""
-    present = [(clip, slot) for clip, jpegs in enumerate(jpeg_frames) for slot, blob in enumerate(jpegs) if blob.numel()]
+    present = [
+        (clip, slot) for clip, jpegs in enumerate(jpeg_frames) for slot, blob in enumerate(jpegs) if blob.numel()
+    ]
     if not present:
         raise ValueError("no frame to decode in this batch")
     decoded = decoder([jpeg_frames[clip][slot].numpy() for clip, slot in present])
