@@ -384,9 +384,14 @@ class _Strata:
         return cls(order, starts[stratum_of_position], sizes[stratum_of_position])
 
     def draw(self, rng: np.random.Generator, resamples: int) -> np.ndarray:
-        """`(resamples, items)` item indices, each position drawn uniformly from its own stratum."""
-        offsets = (rng.random((resamples, len(self.order))) * self.size).astype(np.int64)
-        return self.order[self.first + offsets]
+        """`(resamples, items)` positions *in stratum order*, each drawn uniformly from its own stratum's positions."""
+        # In place, in float64 (exact for integers below 2**53): first + floor(u * size), u uniform in [0, 1).
+        positions = rng.random((resamples, len(self.order)))
+        positions *= self.size
+        positions += self.first
+        positions = positions.astype(np.intp)
+        # Rounding could land a hair's breadth short of u * size == size; keep every draw inside its stratum.
+        return np.minimum(positions, self.first + self.size - 1, out=positions)
 
 
 def _rng(seed: int, table: ItemTable) -> np.random.Generator:
@@ -402,13 +407,15 @@ def bootstrap_samples(
         raise ValueError(f"num_resamples must be positive, got {num_resamples}.")
     strata = _Strata.of(table)
     rng = _rng(seed, table)
+    # Everything in stratum order once, so each resample is a single gather per column.
     labels = {k: v[strata.order] for k, v in table.groups.items()}
     used = set().union(*(a.columns() for a in table.metrics.values()))
+    columns = {k: table.columns[k][strata.order] for k in used}
     chunk = max(1, _CHUNK_CELLS // max(1, table.num_items))
     out: dict[str, list[np.ndarray]] = {name: [] for name in table.metrics}
     for start in range(0, num_resamples, chunk):
-        indices = strata.draw(rng, min(chunk, num_resamples - start))
-        sample = _Sample({k: table.columns[k][indices] for k in used}, labels)
+        positions = strata.draw(rng, min(chunk, num_resamples - start))
+        sample = _Sample({k: v[positions] for k, v in columns.items()}, labels)
         for name, aggregate in table.metrics.items():
             out[name].append(aggregate.evaluate(sample))
     return {name: np.concatenate(parts) for name, parts in out.items()}
