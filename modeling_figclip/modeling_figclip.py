@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from transformers import CLIPModel
+from transformers import initialization as init
+from transformers.models.clip.modeling_clip import CLIPMLP, CLIPAttention
 from transformers.modeling_outputs import ModelOutput
 
 from .configuration_figclip import FigClipConfig
@@ -164,12 +166,28 @@ class FigClipModel(CLIPModel):
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
     @torch.no_grad()
+    def initialize_weights(self):
+        """transformers' initialisation, plus CLIP's scaled init for the towers' attention and MLP projections.
+
+        For a model defined outside the library, transformers skips modules without parameters of their own
+        (`CLIPAttention`, `CLIPMLP`), so projections missing from a checkpoint would keep the generic N(0, 0.02)
+        instead of CLIP's scaled initialisation. They get it here; `transformers.initialization` leaves every weight
+        loaded from the checkpoint untouched.
+        """
+        super().initialize_weights()
+        with init.guard_torch_init_functions():
+            for name, child in self.named_modules():
+                if isinstance(child, (CLIPAttention, CLIPMLP)) and not name.startswith("video_contextualizer."):
+                    super()._init_weights(child)
+
+    @torch.no_grad()
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, VideoContextualizer):
             # transformers skips parameter-less containers (e.g. CLIPAttention) of non-library models, so the
             # contextualiser initialises all of its parameters itself.
             module.reset_parameters(std=0.02 * self.config.initializer_factor)
+
 
     # ------------------------------------------------------------------ inputs
     def _validate_video_inputs(

@@ -253,3 +253,27 @@ def test_a_video_without_present_events_leaves_the_loss(model, tokenizer):
         assert getattr(changed, name).item() == pytest.approx(getattr(out, name).item(), rel=1e-6), name
     assert out.logits_clip_video.shape == (2, 2)
     assert torch.all(out.video_embeds.clip_video_embeds[1] == 0) and torch.all(out.video_embeds.vc_video_embeds[1] == 0)
+
+
+def test_projections_missing_from_a_checkpoint_get_clips_scaled_init(tmp_path, tokenizer):
+    """transformers skips parameter-less containers of models defined outside the library; FiGCLIP must still give
+    CLIP's scaled initialisation to attention/MLP projections a checkpoint lacks, and leave loaded weights alone."""
+    from safetensors.torch import load_file, save_file
+
+    config = CLIPConfig(**tiny_clip_config_dict(tokenizer))
+    CLIPModel(config).save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    kept = {k: v for k, v in weights.items() if "vision_model.encoder.layers.0." not in k}
+    save_file(kept, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    torch.manual_seed(0)
+    model = FigClipModel.from_pretrained(tmp_path)
+    reference = CLIPModel.from_pretrained(tmp_path)  # the library model: the behaviour to match
+    hidden, layers = config.vision_config.hidden_size, config.vision_config.num_hidden_layers
+    expected = {"self_attn.q_proj": hidden**-0.5 * (2 * layers) ** -0.5, "self_attn.out_proj": hidden**-0.5,
+                "mlp.fc1": (2 * hidden) ** -0.5, "mlp.fc2": hidden**-0.5 * (2 * layers) ** -0.5}
+    for name, std in expected.items():
+        ours = model.get_submodule(f"vision_model.encoder.layers.0.{name}").weight.detach().std().item()
+        theirs = reference.get_submodule(f"vision_model.encoder.layers.0.{name}").weight.detach().std().item()
+        assert ours == pytest.approx(std, rel=0.25) and theirs == pytest.approx(std, rel=0.25), name
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in kept.items())
