@@ -62,9 +62,17 @@ def read_figclip_adapter_config(name_or_path: str, **hub_kwargs) -> dict | None:
 
 @dataclass
 class FigClipVideoOutput(ModelOutput):
-    """Video embeddings at every level; all embeddings are L2-normalised, absent events/frames are zero vectors.
+    """Output of `FigClipModel.get_video_features`, following transformers' `get_*_features` convention
+    (`last_hidden_state`, `pooler_output`, `hidden_states`, `attentions`) with FiGCLIP's frame, event and video levels
+    as extra fields. Per-frame tensors keep the input's layout `(batch, events, frames, ...)`; absent frames are zeros.
+    All embeddings are L2-normalised; absent events/frames are zero vectors.
 
     Args:
+        last_hidden_state: `(batch, events, frames, seq, hidden)` the vision tower's last hidden state of every frame.
+        pooler_output: `(batch, dim)` the video embedding: the CLIP-level one (`clip_video_embeds`), which is what
+            zero-shot retrieval uses (paper §3.4).
+        hidden_states: with `output_hidden_states`, one `(batch, events, frames, seq, hidden)` tensor per layer.
+        attentions: with `output_attentions`, one `(batch, events, frames, heads, seq, seq)` tensor per layer.
         frame_embeds: `(batch, events, frames, dim)` image-encoder embeddings of each frame.
         clip_event_embeds: `(batch, events, dim)` CLIP-level event embeddings (mean of the event's frames).
         clip_video_embeds: `(batch, dim)` CLIP-level video embeddings (mean of all frames of the video).
@@ -74,6 +82,10 @@ class FigClipVideoOutput(ModelOutput):
         frame_mask: `(batch, events, frames)` bool, the frames that are present.
     """
 
+    last_hidden_state: torch.Tensor | None = None
+    pooler_output: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
     frame_embeds: torch.Tensor | None = None
     clip_event_embeds: torch.Tensor | None = None
     clip_video_embeds: torch.Tensor | None = None
@@ -81,6 +93,16 @@ class FigClipVideoOutput(ModelOutput):
     vc_video_embeds: torch.Tensor | None = None
     event_mask: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
+
+
+def _per_frame(packed: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    """`(present frames, ...)` → `(batch, events, frames, ...)` with zeros for absent frames (a view when every frame
+    is present)."""
+    if bool(frame_mask.all()):
+        return packed.reshape(*frame_mask.shape, *packed.shape[1:])
+    out = packed.new_zeros(*frame_mask.shape, *packed.shape[1:])
+    out[frame_mask] = packed
+    return out
 
 
 @dataclass
@@ -247,7 +269,11 @@ class FigClipModel(CLIPModel):
         frame_mask: torch.Tensor | None = None,
         use_contextualizer: bool = True,
         interpolate_pos_encoding: bool = False,
-    ) -> FigClipVideoOutput:
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> FigClipVideoOutput | tuple:
         """Encode videos into frame-, event- and video-level embeddings.
 
         Args:
@@ -259,24 +285,47 @@ class FigClipModel(CLIPModel):
             use_contextualizer: also compute VC-level embeddings. Without it any number of events and frames works
                 (CLIP-level means only, as used for zero-shot retrieval).
             interpolate_pos_encoding: passed to CLIP's vision embeddings (other resolutions).
+            output_hidden_states, output_attentions: also return the vision tower's per-layer states / attentions,
+                per frame.
+            return_dict: False returns `FigClipVideoOutput.to_tuple()` (transformers' convention).
 
         Returns:
             `FigClipVideoOutput`. Each present frame passes through the image encoder exactly once; absent frames are
             never encoded.
         """
+        output = self._encode_videos(
+            pixel_values_videos, event_mask, frame_mask, use_contextualizer, interpolate_pos_encoding,
+            keep_frame_states=True, output_hidden_states=output_hidden_states, output_attentions=output_attentions,
+            **kwargs,
+        )  # fmt: skip
+        return output if return_dict is not False else output.to_tuple()
+
+    def _encode_videos(
+        self,
+        pixel_values_videos: torch.Tensor,
+        event_mask: torch.Tensor | None,
+        frame_mask: torch.Tensor | None,
+        use_contextualizer: bool,
+        interpolate_pos_encoding: bool,
+        keep_frame_states: bool = False,
+        **vision_kwargs,
+    ) -> FigClipVideoOutput:
+        """`get_video_features`; the loss path leaves out the per-frame tower states (`keep_frame_states=False`),
+        which would cost a copy whenever a frame is absent."""
         use_contextualizer = use_contextualizer and self.video_contextualizer is not None
         event_mask, frame_mask = self._validate_video_inputs(pixel_values_videos, event_mask, frame_mask, use_contextualizer)
         batch, events, frames = pixel_values_videos.shape[:3]
 
+        tower = None
         if frame_mask.any():
-            image_features = self.get_image_features(
-                pixel_values=pixel_values_videos[frame_mask], interpolate_pos_encoding=interpolate_pos_encoding
-            )
-            present_embeds = F.normalize(to_embedding_tensor(image_features), dim=-1)
+            tower = self.get_image_features(
+                pixel_values=pixel_values_videos[frame_mask], interpolate_pos_encoding=interpolate_pos_encoding,
+                **{k: v for k, v in vision_kwargs.items() if v is not None},
+            )  # fmt: skip
+            present_embeds = F.normalize(to_embedding_tensor(tower), dim=-1)
         else:  # CLIP's attention cannot reshape an empty batch; nothing to encode
             present_embeds = pixel_values_videos.new_zeros(0, self.config.projection_dim)
-        frame_embeds = present_embeds.new_zeros(batch, events, frames, present_embeds.shape[-1])
-        frame_embeds[frame_mask] = present_embeds
+        frame_embeds = _per_frame(present_embeds, frame_mask)
 
         weights = frame_mask.to(frame_embeds.dtype).unsqueeze(-1)
         clip_event_embeds = F.normalize((frame_embeds * weights).sum(dim=2), dim=-1)  # absent events stay 0
@@ -291,7 +340,15 @@ class FigClipModel(CLIPModel):
             video_present = event_mask.any(dim=-1, keepdim=True).to(frame_embeds.dtype)
             vc_video_embeds = F.normalize(vc_video_embeds, dim=-1) * video_present
 
+        states = {}
+        if keep_frame_states and tower is not None and not isinstance(tower, torch.Tensor):
+            states["last_hidden_state"] = _per_frame(tower.last_hidden_state, frame_mask)
+            for name in ("hidden_states", "attentions"):
+                if getattr(tower, name, None) is not None:
+                    states[name] = tuple(_per_frame(layer, frame_mask) for layer in getattr(tower, name))
         return FigClipVideoOutput(
+            **states,
+            pooler_output=clip_video_embeds,
             frame_embeds=frame_embeds,
             clip_event_embeds=clip_event_embeds,
             clip_video_embeds=clip_video_embeds,
@@ -470,10 +527,10 @@ class FigClipModel(CLIPModel):
         interpolate_pos_encoding,
     ) -> FigClipOutput:
         enabled = self.config.enabled_losses
-        video = self.get_video_features(
+        video = self._encode_videos(
             pixel_values_videos,
-            event_mask=event_mask,
-            frame_mask=frame_mask,
+            event_mask,
+            frame_mask,
             # Without a VC loss the contextualiser would get no gradient (and DDP would complain about it).
             use_contextualizer=enabled["vc_event"] or enabled["vc_video"] or not return_loss,
             interpolate_pos_encoding=interpolate_pos_encoding,
