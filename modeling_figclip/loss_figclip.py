@@ -1,5 +1,8 @@
 """FiGCLIP's hierarchical contrastive losses (paper §4–§5), with hard negatives and data-parallel gathering.
 
+`FigClipLoss` holds the whole objective (which terms, their weights, duplicate masking, gathering); the model calls it
+with its embeddings, like open_clip's `ClipLoss`. The functions below are its pieces.
+
 All four terms are CLIP-style symmetric InfoNCE with CLIP's logit scale:
 
     L = L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)
@@ -20,6 +23,8 @@ gradients on the global batch, and the loss value equals the single-process loss
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
 
 import torch
 import torch.distributed as dist
@@ -175,3 +180,108 @@ def video_keys_from_event_keys(event_keys: torch.Tensor, event_mask: torch.Tenso
     for position in range(event_keys.shape[1]):
         keys = keys * _HASH_MULTIPLIER + masked[:, position]
     return keys
+
+
+@dataclass
+class FigClipLossInputs:
+    """What the objective needs from one process's batch (first dim = local videos). Embeddings are L2-normalised.
+
+    Attributes:
+        event_mask: `(batch, events)` bool, present events.
+        clip_event, vc_event: `(batch, events, dim)` CLIP-level / contextualised event embeddings (VC: None without
+            a contextualiser).
+        clip_video, vc_video: `(batch, dim)` video embeddings.
+        text_event: `(batch, events, dim)` prompt embeddings.
+        event_keys: `(batch, events)` text identities (`text_identity_keys`), or None.
+        negatives: `(batch, events, N, dim)` hard-negative embeddings, or None.
+        negative_valid: `(batch, events, N)` bool, or None.
+        negative_keys: `(batch, events, N)` identities, or None.
+    """
+
+    event_mask: torch.Tensor
+    clip_event: torch.Tensor
+    clip_video: torch.Tensor
+    vc_event: torch.Tensor | None
+    vc_video: torch.Tensor | None
+    text_event: torch.Tensor
+    event_keys: torch.Tensor | None = None
+    negatives: torch.Tensor | None = None
+    negative_valid: torch.Tensor | None = None
+    negative_keys: torch.Tensor | None = None
+
+    def as_dict(self) -> dict[str, torch.Tensor | None]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+@dataclass
+class FigClipLossResult:
+    """The total loss and, by `FigClipOutput` field name, each term and its logits (`loss_clip_event`,
+    `logits_clip_event`, `negative_logits_clip_event`, …)."""
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor | None] = field(default_factory=dict)
+
+
+class FigClipLoss:
+    """The paper's objective: `L = L_clip_event + L_vc_event + λ (L_clip_video + L_vc_video)` over the enabled terms.
+
+    - Event level: symmetric InfoNCE over the present events of the (global) batch, each row's hard negatives in its
+      video→text denominator (`info_nce_with_hard_negatives`).
+    - Video level: the same over videos that have a present event, against the normalised mean of their prompt
+      embeddings (`video_text_embeddings`).
+    - With `config.mask_duplicate_texts`, a text identical to a row's positive is no negative of it.
+    - With `config.gather_across_processes`, every process computes the global-batch loss (`gather_batch`).
+
+    Args:
+        config: a `FigClipConfig`; read at every call (terms, `video_loss_weight`, masking, gathering).
+    """
+
+    EVENT_TERMS = ("clip_event", "vc_event")
+    VIDEO_TERMS = ("clip_video", "vc_video")
+
+    def __init__(self, config):
+        self.config = config
+
+    def __call__(self, inputs: FigClipLossInputs, logit_scale: torch.Tensor) -> FigClipLossResult:
+        config = self.config
+        enabled = {name: on and getattr(inputs, name) is not None for name, on in config.enabled_losses.items()}
+        batch = inputs.as_dict()
+        if config.gather_across_processes:
+            batch = gather_batch(batch)
+        present = batch["event_mask"]
+        if not bool(present.any()):
+            raise ValueError(
+                "No video of the batch has a present event (event_mask is all False): there is nothing to compute a "
+                "loss on. Leave such batches out (the trainer does, in lenient mode)."
+            )
+        videos = present.any(dim=-1)  # videos without any present event enter no loss
+
+        def rows(name):
+            tensor = batch[name]
+            return None if tensor is None else tensor[present]
+
+        text_rows, negatives, negative_valid = rows("text_event"), rows("negatives"), rows("negative_valid")
+        video_text = video_text_embeddings(batch["text_event"], present)[videos]
+        key_rows = negative_key_rows = video_keys = None  # without keys every other text is a negative
+        if config.mask_duplicate_texts and batch["event_keys"] is not None:
+            key_rows, negative_key_rows = rows("event_keys"), rows("negative_keys")
+            video_keys = video_keys_from_event_keys(batch["event_keys"], present)[videos]
+
+        result = FigClipLossResult(loss=torch.zeros((), device=present.device))
+        losses: dict[str, torch.Tensor] = {}
+        for name in self.EVENT_TERMS:
+            if enabled[name]:
+                loss, logits, negative_logits = info_nce_with_hard_negatives(
+                    rows(name), text_rows, logit_scale, key_rows, negatives, negative_valid, negative_key_rows
+                )
+                losses[name] = loss
+                result.terms.update({f"loss_{name}": loss, f"logits_{name}": logits, f"negative_logits_{name}": negative_logits})
+        for name in self.VIDEO_TERMS:
+            if enabled[name]:
+                loss, logits, _ = info_nce_with_hard_negatives(batch[name][videos], video_text, logit_scale, video_keys)
+                losses[name] = loss
+                result.terms.update({f"loss_{name}": loss, f"logits_{name}": logits})
+        event_total = sum(losses[name] for name in self.EVENT_TERMS if name in losses)
+        video_total = sum(losses[name] for name in self.VIDEO_TERMS if name in losses)
+        result.loss = event_total + config.video_loss_weight * video_total
+        return result

@@ -23,11 +23,10 @@ from transformers.modeling_outputs import ModelOutput
 from .configuration_figclip import FigClipConfig
 from .contextualizer import VideoContextualizer
 from .loss_figclip import (
-    gather_batch,
-    info_nce_with_hard_negatives,
+    FigClipLoss,
+    FigClipLossInputs,
     text_identity_keys,
     text_keys_from_embeddings,
-    video_keys_from_event_keys,
     video_text_embeddings,
 )
 from .utils import to_embedding_tensor
@@ -174,6 +173,7 @@ class FigClipModel(CLIPModel):
             if config.use_contextualizer
             else None
         )
+        self.objective = FigClipLoss(config)  # the whole training objective (no parameters)
         self.post_init()
 
     @classmethod
@@ -555,70 +555,26 @@ class FigClipModel(CLIPModel):
         return self._compute_losses(output, event_keys, negative_valid, negative_keys)
 
     def _compute_losses(self, output: FigClipOutput, event_keys, negative_valid, negative_keys) -> FigClipOutput:
-        config = self.config
+        """Apply the objective (`FigClipLoss`) and copy every term and logit matrix onto the output."""
         video = output.video_embeds
-        enabled = config.enabled_losses
-        if self.video_contextualizer is None:
-            enabled = {**enabled, "vc_event": False, "vc_video": False}
-
-        batch_tensors = {
-            "event_mask": video.event_mask,
-            "clip_event": video.clip_event_embeds,
-            "clip_video": video.clip_video_embeds,
-            "vc_event": video.vc_event_embeds,
-            "vc_video": video.vc_video_embeds,
-            "text_event": output.text_event_embeds,
-            "event_keys": event_keys,
-            "negatives": output.negative_text_embeds,
-            "negative_valid": negative_valid,
-            "negative_keys": negative_keys,
-        }
-        if config.gather_across_processes:
-            batch_tensors = gather_batch(batch_tensors)
-        present = batch_tensors["event_mask"]
-        if not bool(present.any()):
-            raise ValueError(
-                "No video of the batch has a present event (event_mask is all False): there is nothing to compute a "
-                "loss on. Leave such batches out (the trainer does, in lenient mode)."
-            )
-        videos = present.any(dim=-1)  # videos without any present event enter no loss
-        logit_scale = self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
-
-        def rows(name):
-            tensor = batch_tensors[name]
-            return None if tensor is None else tensor[present]
-
-        text_rows, negatives, negative_valid_rows = rows("text_event"), rows("negatives"), rows("negative_valid")
-        video_text = video_text_embeddings(batch_tensors["text_event"], present)[videos]
-        key_rows = negative_key_rows = video_keys = None  # without keys every other text is a negative
-        if config.mask_duplicate_texts:
-            key_rows, negative_key_rows = rows("event_keys"), rows("negative_keys")
-            video_keys = video_keys_from_event_keys(batch_tensors["event_keys"], present)[videos]
-
-        losses: dict[str, torch.Tensor] = {}
-        for level in ("clip", "vc"):
-            if enabled[f"{level}_event"]:
-                loss, logits, negative_logits = info_nce_with_hard_negatives(
-                    rows(f"{level}_event"), text_rows, logit_scale, key_rows, negatives, negative_valid_rows, negative_key_rows
-                )
-                losses[f"{level}_event"] = loss
-                setattr(output, f"loss_{level}_event", loss)
-                setattr(output, f"logits_{level}_event", logits)
-                setattr(output, f"negative_logits_{level}_event", negative_logits)
-            if enabled[f"{level}_video"]:
-                loss, logits, _ = info_nce_with_hard_negatives(
-                    batch_tensors[f"{level}_video"][videos], video_text, logit_scale, video_keys
-                )
-                losses[f"{level}_video"] = loss
-                setattr(output, f"loss_{level}_video", loss)
-                setattr(output, f"logits_{level}_video", logits)
-
-        event_terms = [losses[name] for name in ("clip_event", "vc_event") if name in losses]
-        video_terms = [losses[name] for name in ("clip_video", "vc_video") if name in losses]
-        total = sum(event_terms) if event_terms else 0.0
-        if video_terms:
-            total = total + config.video_loss_weight * sum(video_terms)
-        output.loss = total
+        result = self.objective(
+            FigClipLossInputs(
+                event_mask=video.event_mask,
+                clip_event=video.clip_event_embeds,
+                clip_video=video.clip_video_embeds,
+                vc_event=video.vc_event_embeds,
+                vc_video=video.vc_video_embeds,
+                text_event=output.text_event_embeds,
+                event_keys=event_keys,
+                negatives=output.negative_text_embeds,
+                negative_valid=negative_valid,
+                negative_keys=negative_keys,
+            ),
+            logit_scale=self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE),
+        )
+        output.loss = result.loss
+        for name, value in result.terms.items():
+            setattr(output, name, value)
         return output
 
 

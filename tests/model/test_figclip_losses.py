@@ -225,3 +225,33 @@ def test_loss_switches(tokenizer, switch, zero_terms):
     enabled = [getattr(out, n) for n in ("loss_clip_event", "loss_vc_event") if getattr(out, n) is not None]
     video = [getattr(out, n) for n in ("loss_clip_video", "loss_vc_video") if getattr(out, n) is not None]
     assert out.loss.item() == pytest.approx((sum(enabled) + 0.25 * sum(video) if video else sum(enabled)).item(), rel=1e-6)
+
+
+def test_the_objective_is_one_module_combining_the_terms_with_their_weights():
+    """FigClipLoss on hand-made embeddings: the total is the event terms plus λ times the video terms, each the
+    reference InfoNCE; switching terms off in the config removes them."""
+    from modeling_figclip.loss_figclip import FigClipLoss, FigClipLossInputs
+
+    from figclip_test_utils import make_config
+
+    present = torch.tensor([[1, 1, 0], [1, 1, 1]], dtype=torch.bool)
+    inputs = FigClipLossInputs(
+        event_mask=present, clip_event=unit(2, 3, 8, seed=0), clip_video=unit(2, 8, seed=1),
+        vc_event=unit(2, 3, 8, seed=2), vc_video=unit(2, 8, seed=3), text_event=unit(2, 3, 8, seed=4),
+    )  # fmt: skip
+    config = make_config(video_loss_weight=0.5)
+    result = FigClipLoss(config)(inputs, torch.tensor(10.0))
+    video_text = F.normalize((inputs.text_event * present.unsqueeze(-1)).sum(1), dim=-1)
+    expected = {
+        "clip_event": reference_info_nce(inputs.clip_event[present], inputs.text_event[present], 10.0),
+        "vc_event": reference_info_nce(inputs.vc_event[present], inputs.text_event[present], 10.0),
+        "clip_video": reference_info_nce(inputs.clip_video, video_text, 10.0),
+        "vc_video": reference_info_nce(inputs.vc_video, video_text, 10.0),
+    }
+    for name, value in expected.items():
+        assert result.terms[f"loss_{name}"].item() == pytest.approx(value, rel=1e-5), name
+    total = expected["clip_event"] + expected["vc_event"] + 0.5 * (expected["clip_video"] + expected["vc_video"])
+    assert result.loss.item() == pytest.approx(total, rel=1e-5)
+    only_events = FigClipLoss(make_config(use_clip_video_loss=False, use_vc_video_loss=False))(inputs, torch.tensor(10.0))
+    assert "loss_clip_video" not in only_events.terms
+    assert only_events.loss.item() == pytest.approx(expected["clip_event"] + expected["vc_event"], rel=1e-5)
