@@ -112,13 +112,9 @@ class FigClipConfig(CLIPConfig):
         if not any(self.enabled_losses.values()):
             raise ValueError("At least one loss term must be on (use_clip_event_loss, use_vc_event_loss, ...).")
 
-    #: FiGCLIP's own fields (everything CLIPConfig does not have); saved beside adapters as `figclip_config.json`.
-    FIGCLIP_FIELDS = (
-        "vc_num_layers", "vc_num_attention_heads", "vc_intermediate_size", "vc_dropout", "vc_readout", "max_events",
-        "max_frames_per_event", "video_loss_weight", "num_hard_negatives", "use_clip_event_loss", "use_vc_event_loss",
-        "use_clip_video_loss", "use_vc_video_loss", "use_contextualizer", "mask_duplicate_texts",
-        "gather_across_processes", "freeze_text_encoder",
-    )
+    #: FiGCLIP's own fields (everything CLIPConfig does not have), in declaration order; saved beside adapters as
+    #: `figclip_config.json`. Derived from the class body, so a new field is listed nowhere else.
+    FIGCLIP_FIELDS = ()  # (not annotated: a class constant, not a config field)
 
     def figclip_fields(self) -> dict:
         """The FiGCLIP-specific settings, e.g. to rebuild the same contextualiser on another base checkpoint."""
@@ -142,3 +138,6 @@ class FigClipConfig(CLIPConfig):
             "clip_video": self.use_clip_video_loss,
             "vc_video": self.use_vc_video_loss and self.use_contextualizer,
         }
+
+
+FigClipConfig.FIGCLIP_FIELDS = tuple(vars(FigClipConfig).get("__annotations__", {}))

@@ -7,11 +7,13 @@ Fields the paper does not report (weight decay, schedule, warm-up, LoRA alpha) a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from dataset_scripts.vidsitu import NEGATIVE_SAMPLING
 from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
+
+from ..configuration_figclip import FigClipConfig
 
 
 @dataclass
@@ -49,20 +51,11 @@ class ModelArguments:
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | eager | flash_attention_2."})
 
     def figclip_config_overrides(self, num_hard_negatives: int) -> dict[str, Any]:
-        """The `FigClipConfig` fields these arguments set."""
-        return dict(
-            use_contextualizer=self.use_contextualizer,
-            vc_num_layers=self.vc_num_layers,
-            vc_num_attention_heads=self.vc_num_attention_heads,
-            vc_readout=self.vc_readout,
-            use_clip_event_loss=self.use_clip_event_loss,
-            use_vc_event_loss=self.use_vc_event_loss,
-            use_clip_video_loss=self.use_clip_video_loss,
-            use_vc_video_loss=self.use_vc_video_loss,
-            video_loss_weight=self.video_loss_weight,
-            num_hard_negatives=max(num_hard_negatives, 0),
-            freeze_text_encoder=self.freeze_text_encoder,
-        )
+        """The `FigClipConfig` fields these arguments set: every field of this class that `FigClipConfig` declares
+        (`FigClipConfig.FIGCLIP_FIELDS`), plus the data's number of hard negatives."""
+        overrides = {item.name: getattr(self, item.name) for item in fields(self) if item.name in FigClipConfig.FIGCLIP_FIELDS}
+        overrides["num_hard_negatives"] = max(num_hard_negatives, 0)
+        return overrides
 
 
 @dataclass
@@ -71,7 +64,9 @@ class DataArguments:
 
     vidsitu_dir: str | None = field(
         default=None,
-        metadata={"help": "Folder holding vidsitu_annotations/ (official layout). None: the embedded synthetic world."},
+        metadata={"help": "Folder holding vidsitu_annotations/ (the official zip, unzipped). Required, except that "
+                          "with neither --config nor --vidsitu_dir recipes/train_figclip.py runs the embedded toy-world "
+                          "demo."},
     )
     video_dir: str | None = field(default=None, metadata={"help": "Folder of trimmed {clip_id}.mp4 clips."})
     frames_dir: str | None = field(default=None, metadata={"help": "Folder of {clip_id}/{clip_id}_%06d.jpg frames."})
@@ -107,8 +102,6 @@ class DataArguments:
     )
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF cache)."})
     dataset_name: str = field(default="VidSitu", metadata={"help": "Dataset name shown in the model card."})
-    synthetic_num_train: int = field(default=48, metadata={"help": "Embedded default: synthetic training clips."})
-    synthetic_num_valid: int = field(default=16, metadata={"help": "Embedded default: synthetic validation clips."})
 
     def __post_init__(self) -> None:
         # The command line can only spell "no evaluation" as a string.

@@ -277,3 +277,16 @@ def test_projections_missing_from_a_checkpoint_get_clips_scaled_init(tmp_path, t
         assert ours == pytest.approx(std, rel=0.25) and theirs == pytest.approx(std, rel=0.25), name
     state = model.state_dict()
     assert all(torch.equal(state[k], v) for k, v in kept.items())
+
+
+def test_figclip_fields_come_from_the_config_class_and_reach_the_training_overrides():
+    from dataclasses import fields
+
+    from modeling_figclip.training import ModelArguments
+
+    own = set(FigClipConfig().to_dict()) - set(CLIPConfig().to_dict())
+    assert set(FigClipConfig.FIGCLIP_FIELDS) == own - {"model_type", "architectures", "transformers_version"}
+    shared = {f.name for f in fields(ModelArguments)} & set(FigClipConfig.FIGCLIP_FIELDS)
+    overrides = ModelArguments(vc_readout="residual").figclip_config_overrides(3)
+    assert set(overrides) == shared | {"num_hard_negatives"} and overrides["vc_readout"] == "residual"
+    assert FigClipConfig(**overrides).num_hard_negatives == 3
