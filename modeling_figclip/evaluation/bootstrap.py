@@ -39,7 +39,7 @@ class Aggregate:
     """How one metric is computed from the per-item columns of an `ItemTable` (base class).
 
     `where = (group, values)` restricts the aggregate to the items whose label in `ItemTable.groups[group]` is one of
-    `values` (a SugarCrepe subset, an action-recognition split). Subclasses implement `_evaluate`.
+    `values` (a SugarCrepe subset, an action-recognition split). Subclasses implement `evaluate`.
     """
 
     kind: ClassVar[str] = ""

@@ -12,15 +12,15 @@ Tie rules (a tie is an exact float equality of two scores; every function takes 
 * `"expected"`: the expected value under uniformly random tie-breaking. A query whose positive ties with t negatives
   while h negatives score strictly higher hits top-K with probability clamp((K - h) / (t + 1), 0, 1), and its rank
   is 1 + h + t / 2; MedR is the median of these per-query ranks. With P positives tied at the best positive score
-  (a video's captions, VidSitu's annotator verbs), the hit is the probability that at least one of them lands in
-  the K - h free places, and the rank is that of the first of them, 1 + h + t / (P + 1). Without ties this equals
-  every benchmark's own number; a model that gives every candidate the same score gets chance level.
+  (VidSitu's annotator verbs), the hit is the probability that at least one of them lands in the K - h free places,
+  and the rank is that of the first of them, 1 + h + t / (P + 1). Without ties this equals every benchmark's own
+  number; a model that gives every candidate the same score gets chance level.
 * `"optimistic"`: tied negatives rank below the positive (rank 1 + h). `"pessimistic"`: above it (rank 1 + h + t).
 * `"official"`: what each benchmark's own code computes, ties included.
   - Retrieval (CLIP4Clip `metrics.compute_metrics`): each row is sorted with `np.sort` and `np.where(sorted ==
     positive)` keeps *every* position equal to the positive's score, so a query tied with t negatives contributes
     t + 1 entries (h, ..., h + t); R@K, MedR (`np.median`) and MnR are taken over all entries of all queries.
-    Video->text is CLIP4Clip's protocol: each video against the best caption of every video
+    Video->text is CLIP4Clip's protocol (under every rule): each video against the best caption of every video
     (`tensor_video_to_text_sim`), so the candidates are videos. Text->video with several captions per video ranks
     each caption by `torch.argsort(descending=True)` and takes `torch.median` (the lower middle value), as
     `tensor_text_to_video_metrics`; with one caption per video it is `compute_metrics` as above.
@@ -351,13 +351,14 @@ def rule_ranks(stats: RankStats, ties: str = DEFAULT_TIES) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------- retrieval
 def rank_table(
     stats: RankStats, ties: str, ks: Sequence[int] = (1, 5, 10), name: str = "queries", prefix: str = "",
-    digest: str = "",
+    digest: str = "", lower_median: bool = False,
 ) -> ItemTable:
-    """`R@K`, `MedR`, `MnR` of ranking queries, as per-query hits and ranks (the per-query tie rules)."""
+    """`R@K`, `MedR`, `MnR` of ranking queries, as per-query hits and ranks (the per-query tie rules). MedR is
+    `np.median`, or the lower middle value with `lower_median` (where the benchmark's code uses `torch.median`)."""
     columns = {f"hit@{k}": hit_probability(stats, k, ties) for k in ks}
     columns["rank"] = rule_ranks(stats, ties)
     metrics = {f"{prefix}R@{k}": Mean(f"hit@{k}") for k in ks}
-    metrics.update({f"{prefix}MedR": Median("rank"), f"{prefix}MnR": Mean("rank", scale=1.0)})
+    metrics.update({f"{prefix}MedR": Median("rank", lower=lower_median), f"{prefix}MnR": Mean("rank", scale=1.0)})
     return ItemTable(name, columns, metrics, items_digest=digest)
 
 
@@ -426,36 +427,35 @@ def text_video_retrieval(
 ) -> RetrievalOutcome:
     """Both directions of text-video retrieval from L2-normalised embeddings (see the module docstring for `ties`).
 
-    Per-query rules: text->video ranks each caption's video among all videos; video->text ranks each video's first
-    caption among all captions (its other captions are positives too). `"official"`: CLIP4Clip's protocols.
+    Text->video ranks each caption's video among all videos. Video->text follows CLIP4Clip with every rule: each
+    video ranks every video by that video's best caption, so the candidates are videos (with one caption per video
+    this is plain video->caption ranking). So every rule gives the official numbers when nothing ties.
     """
     check_tie_rule(ties)
     index = list(caption_video_index)
     keys = list(caption_keys) if caption_keys is not None else list(range(len(index)))
     t2v_digest, v2t_digest = items_digest(zip(keys, index)), items_digest(sorted(set(index)))
     one_caption_each = len(index) == len(set(index))
+    t2v = embedding_rank_statistics(text_embeds, video_embeds, index, chunk_size)
+    v2t = best_caption_rank_statistics(video_embeds, text_embeds, index, chunk_size)
     if ties != "official":
-        t2v = embedding_rank_statistics(text_embeds, video_embeds, index, chunk_size)
-        positives: list[list[int]] = [[] for _ in range(_as_tensor(video_embeds).shape[0])]
-        for caption, video in enumerate(index):
-            positives[video].append(caption)
-        v2t = embedding_rank_statistics(video_embeds, text_embeds, positives, chunk_size)
         tables = [
-            rank_table(t2v, ties, ks, "t2v_queries", "t2v_", t2v_digest),
+            # CLIP4Clip takes torch.median (the lower middle rank) for text->video with several captions per video.
+            rank_table(t2v, ties, ks, "t2v_queries", "t2v_", t2v_digest, lower_median=not one_caption_each),
             rank_table(v2t, ties, ks, "v2t_queries", "v2t_", v2t_digest),
         ]
-        return RetrievalOutcome(tables, {"t2v": t2v.num_tied, "v2t": v2t.num_tied})
-    v2t = best_caption_rank_statistics(video_embeds, text_embeds, index, chunk_size)
-    v2t_table = clip4clip_table(v2t, ks, "v2t_queries", "v2t_", v2t_digest)
-    if one_caption_each:
-        t2v = embedding_rank_statistics(text_embeds, video_embeds, index, chunk_size)
-        t2v_table = clip4clip_table(t2v, ks, "t2v_queries", "t2v_", t2v_digest)
-        t2v_tied = t2v.num_tied
-    else:
+    elif one_caption_each:  # compute_metrics in both directions
+        tables = [
+            clip4clip_table(t2v, ks, "t2v_queries", "t2v_", t2v_digest),
+            clip4clip_table(v2t, ks, "v2t_queries", "v2t_", v2t_digest),
+        ]
+    else:  # several captions per video: tensor_text_to_video_metrics for text->video
         ranks = argsort_ranks(text_embeds, video_embeds, index, chunk_size)
-        t2v_table = argsort_rank_table(ranks, ks, "t2v_queries", "t2v_", t2v_digest)
-        t2v_tied = embedding_rank_statistics(text_embeds, video_embeds, index, chunk_size).num_tied
-    return RetrievalOutcome([t2v_table, v2t_table], {"t2v": t2v_tied, "v2t": v2t.num_tied})
+        tables = [
+            argsort_rank_table(ranks, ks, "t2v_queries", "t2v_", t2v_digest),
+            clip4clip_table(v2t, ks, "v2t_queries", "v2t_", v2t_digest),
+        ]
+    return RetrievalOutcome(tables, {"t2v": t2v.num_tied, "v2t": v2t.num_tied})
 
 
 # ----------------------------------------------------------------------------------------------------------- classification

@@ -1,5 +1,9 @@
 """Zero-shot text-video retrieval (MSR-VTT 1k-A and any `video_id,sentence` CSV), both directions.
 
+Text->video ranks each caption's video among all videos; video->text ranks, for each video, every video by that
+video's best caption (CLIP4Clip's protocol; with one caption per video, as MSR-VTT 1k-A, it is plain video->caption
+ranking). Ties follow `--ties` (`metrics` module).
+
 Videos: `num_frames` frames sampled uniformly over the clip, each through the image encoder once, mean-pooled into
 the CLIP-level video embedding (the paper's protocol, no Video Contextualizer); `--use_contextualizer` uses the
 contextualised video token instead. Similarities are computed in blocks of `--similarity_chunk_size` queries.
@@ -86,6 +90,7 @@ def evaluate_retrieval(
             else "mean of frame embeddings (CLIP-level)",
             ties=args.ties,
             tie_rule=M.describe_ties("retrieval", args.ties),
+            video_to_text="each video ranks every video by that video's best caption (CLIP4Clip)",
         ),
         num_skipped=skip_log.count,
         details={

@@ -140,6 +140,16 @@ def test_expected_rule_with_several_captions_per_video():
     assert outcome.num_tied == {"t2v": 1, "v2t": 0}
 
 
+def test_every_rule_gives_the_official_numbers_without_ties_even_with_several_captions_per_video():
+    generator = torch.Generator().manual_seed(4)
+    videos = torch.nn.functional.normalize(torch.randn(6, 8, generator=generator), dim=-1)
+    captions = torch.nn.functional.normalize(torch.randn(16, 8, generator=generator), dim=-1)
+    owners = [i % 6 for i in range(16)]  # an even number of queries: the two medians differ
+    official = M.text_video_retrieval(captions, videos, owners, ties="official").metrics()
+    for ties in M.PER_QUERY_TIE_RULES:
+        assert M.text_video_retrieval(captions, videos, owners, ties=ties).metrics() == pytest.approx(official)
+
+
 @pytest.mark.parametrize("chunk_size", [1, 3, 7, 1000])
 def test_chunked_rank_statistics_equal_the_full_matrix(chunk_size):
     generator = torch.Generator().manual_seed(0)
