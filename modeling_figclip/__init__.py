@@ -1,10 +1,12 @@
 """FiGCLIP-HF: fine-grained CLIP adaptation via densely annotated videos (arXiv 2401.07669), for Hugging Face.
 
-Importing this package registers `model_type="figclip"` with `AutoConfig` and `AutoModel`, so
-`AutoModel.from_pretrained(<figclip checkpoint>)` returns a `FigClipModel`.
+Importing this package registers `model_type="figclip"` with transformers' auto classes: `AutoConfig`, `AutoModel` and
+`AutoModelForZeroShotImageClassification` return `FigClipConfig` / `FigClipModel` for a saved FiGCLIP checkpoint (so
+`pipeline("zero-shot-image-classification", model=<folder>)` works as for CLIP), and `AutoProcessor` its
+`FigClipProcessor`.
 """
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, AutoModelForZeroShotImageClassification, AutoProcessor
 
 from .adapters import (
     LORA_TARGETS,
@@ -22,6 +24,8 @@ from .processing_figclip import FigClipProcessor
 
 AutoConfig.register(FigClipConfig.model_type, FigClipConfig, exist_ok=True)
 AutoModel.register(FigClipConfig, FigClipModel, exist_ok=True)
+AutoModelForZeroShotImageClassification.register(FigClipConfig, FigClipModel, exist_ok=True)
+AutoProcessor.register(FigClipConfig, FigClipProcessor, exist_ok=True)
 
 __version__ = "0.1.0"
 

@@ -14,6 +14,11 @@ ucf101, hmdb51, k600, vidsitu_verbs, extract_features. `--help` lists every opti
 one example per task. Every metric comes with a 95 % bootstrap confidence interval (`--bootstrap_resamples`, 0 to
 skip); `--ties` chooses how exactly equal scores count (default `expected`; `official` reproduces each benchmark's
 own code).
+
+Before any model is loaded the run checks what would otherwise fail late: the device (`--device cuda` without CUDA),
+the output paths (`--output`, `--predictions_file`, `--output_dir` must be writable), and, offline, that a Hub
+`--model` is in the local cache. A problem with the arguments, the data or the machine is one line `error: …` on
+stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from modeling_figclip.cli_utils import error_line
 from modeling_figclip.evaluation.cli import parse_args
 from modeling_figclip.evaluation.runner import evaluate
 from modeling_figclip.evaluation.suite import run_suite
@@ -32,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     """Run one task (`--task`) or a suite (`--suite`); returns the results dict (or the suite summary)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if not args.suite:
+        args.validate_single_run()
+    args.check_machine()  # before any model is loaded: a late failure would lose the evaluation
     if args.suite:
         summary = run_suite(args.suite, args)
         print(summary["markdown"])
@@ -42,9 +51,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return result
 
 
-if __name__ == "__main__":
+def cli(argv: Sequence[str] | None = None) -> int:
+    """`main` for the console: a problem with the arguments, the data or the machine is one `error: …` line on
+    stderr and exit status 2, without a traceback."""
     try:
-        main()
-    except (ValueError, OSError, ImportError) as error:  # data/config problems: one clear line, no traceback
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        main(argv)
+    except (ValueError, OSError, ImportError) as error:
+        print(error_line(error), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

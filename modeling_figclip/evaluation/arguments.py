@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from ..preflight import device_problem, offline_hub_model_problem, output_dir_problem, output_file_problem
+
 TASKS: tuple[str, ...] = (
     "sugarcrepe",
     "aro_vg_relation",
@@ -163,6 +165,20 @@ class EvaluationArguments:
             )
         if self.task not in TASKS:
             raise ValueError(f"unknown --task {self.task!r}; choose one of {list(TASKS)}.")
+
+    def check_machine(self) -> None:
+        """Raise `ValueError` for what this machine would refuse only once the run is under way: a device it lacks, an
+        output path that cannot be written (found now, not after the evaluation), a Hub model not cached offline."""
+        problems = [
+            device_problem(self.device, "--device"),
+            self.output and output_file_problem(self.output, "--output"),
+            self.predictions_file and output_file_problem(self.predictions_file, "--predictions_file"),
+            self.output_dir and output_dir_problem(self.output_dir, "--output_dir"),
+            self.model and offline_hub_model_problem(self.model, "--model"),
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            raise ValueError(" ".join(problems))
 
 
 ARGUMENT_NAMES = frozenset(f.name for f in fields(EvaluationArguments) if f.init)

@@ -7,13 +7,79 @@ Fields the paper does not report (weight decay, schedule, warm-up, LoRA alpha) a
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from accelerate.tracking import LOGGER_TYPE_TO_CLASS
+from accelerate.utils import LoggerType
+from transformers import SchedulerType
+
 from dataset_scripts.vidsitu import NEGATIVE_SAMPLING
 from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
+from dataset_scripts.vidsitu.schema import ANNOTATED_SPLITS, SPLIT_ALIASES
 
+from ..adapters import LORA_TARGETS
 from ..configuration_figclip import FigClipConfig
+
+# Splits with events and roles, the only ones a run can train or be evaluated on, with their accepted spellings.
+ANNOTATED_SPLIT_NAMES = (*ANNOTATED_SPLITS, *(alias for alias, name in SPLIT_ALIASES.items() if name in ANNOTATED_SPLITS))
+# transformers' schedulers that this loop cannot drive: they need inputs it does not pass.
+SCHEDULERS_NEEDING_MORE = {
+    "reduce_lr_on_plateau": "an evaluation metric at every step",
+    "greedy": "an evaluation metric at every step",
+    "cosine_with_min_lr": "lr_scheduler_kwargs (min_lr)",
+    "cosine_warmup_with_min_lr": "lr_scheduler_kwargs (min_lr)",
+    "warmup_stable_decay": "lr_scheduler_kwargs (num_decay_steps)",
+}
+LR_SCHEDULERS = tuple(kind.value for kind in SchedulerType if kind.value not in SCHEDULERS_NEEDING_MORE)
+# Accelerate's tracker names (plus custom registered ones), and "none".
+TRACKERS = ("none", *LoggerType.list(), *(name for name in LOGGER_TYPE_TO_CLASS if name not in LoggerType.list()))
+
+
+def check_choice(flag: str, value: Any, allowed: Collection[Any]) -> None:
+    """Raise `ValueError` naming `--flag` and the allowed values when `value` is not one of them."""
+    if value not in allowed:
+        raise ValueError(f"--{flag} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
+
+
+def check_at_least(flag: str, value: float | int | None, minimum: float | int) -> None:
+    """Raise `ValueError` naming `--flag` when `value` (if set) is below `minimum`."""
+    if value is not None and value < minimum:
+        raise ValueError(f"--{flag} must be >= {minimum}; got {value}.")
+
+
+def check_lora_targets(value: str) -> None:
+    """A preset of `LORA_TARGETS`, or a custom regex that peft matches against whole module names (such as
+    `vision_model.encoder.layers.0.self_attn.q_proj`); a bare word that is no preset is taken for a misspelt preset."""
+    if value in LORA_TARGETS:
+        return
+    presets = ", ".join(LORA_TARGETS)
+    if re.fullmatch(r"\w+", value):
+        raise ValueError(
+            f"--lora_targets must be one of {presets}, or a regex over full module names (e.g. "
+            f"'.*vision_model.*self_attn\\.(q_proj|v_proj)'); got {value!r}."
+        )
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"--lora_targets {value!r} is neither a preset ({presets}) nor a valid regex: {error}.") from error
+
+
+def check_lr_scheduler(value: str) -> None:
+    """A transformers scheduler this loop can drive (see `SCHEDULERS_NEEDING_MORE` for the others)."""
+    if value in SCHEDULERS_NEEDING_MORE:
+        raise ValueError(
+            f"--lr_scheduler_type {value} needs {SCHEDULERS_NEEDING_MORE[value]}, which this recipe does not pass; "
+            f"choose one of {', '.join(LR_SCHEDULERS)}."
+        )
+    check_choice("lr_scheduler_type", value, LR_SCHEDULERS)
+
+
+def report_to_trackers(report_to: str) -> list[str]:
+    """The tracker names of a comma-separated `report_to` ("none" and empty entries dropped)."""
+    return [name.strip() for name in report_to.split(",") if name.strip() and name.strip() != "none"]
 
 
 @dataclass
@@ -29,7 +95,8 @@ class ModelArguments:
     lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA branch (not in the paper)."})
     lora_targets: str = field(
         default="vision_qkv",
-        metadata={"help": "vision_qkv (paper) | vision_all_linear | vision_and_text_qkv (tuned text encoder), or a regex."},
+        metadata={"help": f"A preset: {' | '.join(LORA_TARGETS)} (vision_qkv: the paper; vision_and_text_qkv: tuned text "
+                          "encoder), or a regex over full module names (e.g. '.*vision_model.*q_proj')."},
     )
     use_contextualizer: bool = field(default=True, metadata={"help": "Build and train the Video Contextualizer."})
     vc_num_layers: int = field(default=6, metadata={"help": "Video Contextualizer depth (paper: 6)."})
@@ -49,6 +116,13 @@ class ModelArguments:
         metadata={"help": "Frozen text tower (paper). False requires lora_targets=vision_and_text_qkv (or a text regex)."},
     )
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | eager | flash_attention_2."})
+
+    def __post_init__(self) -> None:
+        check_at_least("lora_r", self.lora_r, 1)
+        check_at_least("lora_alpha", self.lora_alpha, 1)
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"--lora_dropout must be in [0, 1); got {self.lora_dropout}.")
+        check_lora_targets(self.lora_targets)
 
     def figclip_config_overrides(self, num_hard_negatives: int) -> dict[str, Any]:
         """The `FigClipConfig` fields these arguments set: every field of this class that `FigClipConfig` declares
@@ -75,8 +149,10 @@ class DataArguments:
         metadata={"help": "A frame cache (python -m dataset_scripts.vidsitu.frame_cache) to read frames from instead "
                           "of decoding video_dir / frames_dir: same sampling, JPEG frames at the model's input size."},
     )
-    train_split: str = field(default="train")
-    eval_split: str | None = field(default="valid", metadata={"help": "Split evaluated every eval_steps ('none': no eval)."})
+    train_split: str = field(default="train", metadata={"help": f"Annotated split: {' | '.join(ANNOTATED_SPLIT_NAMES)}."})
+    eval_split: str | None = field(
+        default="valid", metadata={"help": "Split evaluated every eval_steps (same choices as train_split; 'none': no eval)."}
+    )
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
     num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
     negatives_seed: int = field(default=0, metadata={"help": "Seed of the (deterministic) negative sampling."})
@@ -107,19 +183,20 @@ class DataArguments:
         # The command line can only spell "no evaluation" as a string.
         if isinstance(self.eval_split, str) and self.eval_split.lower() in {"", "none", "null"}:
             self.eval_split = None
-        if self.negative_sampling not in NEGATIVE_SAMPLING:
-            raise ValueError(
-                f"negative_sampling must be one of {', '.join(NEGATIVE_SAMPLING)}, got {self.negative_sampling!r}."
-            )
-        if self.prompt_style not in PROMPT_STYLES:
-            raise ValueError(f"prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {self.prompt_style!r}.")
+        check_choice("negative_sampling", self.negative_sampling, NEGATIVE_SAMPLING)
+        check_choice("prompt_style", self.prompt_style, PROMPT_STYLES)
+        check_choice("train_split", self.train_split, ANNOTATED_SPLIT_NAMES)
+        if self.eval_split is not None:
+            check_choice("eval_split", self.eval_split, (*ANNOTATED_SPLIT_NAMES, "none"))
         if self.negative_pool_size and self.negative_pool_size < self.num_hard_negatives:
             raise ValueError(
-                f"negative_pool_size must be 0 or >= num_hard_negatives ({self.num_hard_negatives}), got "
+                f"--negative_pool_size must be 0 or >= --num_hard_negatives ({self.num_hard_negatives}); got "
                 f"{self.negative_pool_size}."
             )
-        if self.num_hard_negatives < 0 or self.frames_per_event < 1:
-            raise ValueError("num_hard_negatives must be >= 0 and frames_per_event >= 1.")
+        check_at_least("num_hard_negatives", self.num_hard_negatives, 0)
+        check_at_least("frames_per_event", self.frames_per_event, 1)
+        check_at_least("max_train_clips", self.max_train_clips, 1)
+        check_at_least("max_eval_clips", self.max_eval_clips, 1)
 
 
 @dataclass
@@ -139,7 +216,9 @@ class FigClipTrainingArguments:
     adam_epsilon: float = field(default=1e-6)
     num_train_epochs: float = field(default=40, metadata={"help": "Epochs (paper: 40)."})
     max_steps: int = field(default=-1, metadata={"help": "If > 0: total optimizer steps (overrides epochs)."})
-    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name (not in the paper)."})
+    lr_scheduler_type: str = field(
+        default="cosine", metadata={"help": f"{' | '.join(LR_SCHEDULERS)} (transformers' schedulers; not in the paper)."}
+    )
     warmup_ratio: float = field(default=0.0)
     warmup_steps: int = field(default=0)
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping (0 disables)."})
@@ -153,7 +232,10 @@ class FigClipTrainingArguments:
     save_steps: int = field(default=0, metadata={"help": "Checkpoint every N optimizer steps (0: no checkpoints)."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most N checkpoints."})
     resume_from_checkpoint: str | None = field(default=None, metadata={"help": "A checkpoint-N folder, or 'latest'."})
-    report_to: str = field(default="tensorboard", metadata={"help": "tensorboard | wandb | none (comma-separated)."})
+    report_to: str = field(
+        default="tensorboard",
+        metadata={"help": f"Accelerate trackers, comma-separated: {' | '.join(TRACKERS)} (each must be installed)."},
+    )
     run_name: str | None = field(default=None)
     save_merged_model: bool = field(default=False, metadata={"help": "Also save a merged plain-CLIP checkpoint."})
     push_to_hub: bool = field(default=False)
@@ -164,12 +246,15 @@ class FigClipTrainingArguments:
     )
 
     def __post_init__(self) -> None:
-        if self.mixed_precision not in {"no", "bf16", "fp16"}:
-            raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}.")
+        check_choice("mixed_precision", self.mixed_precision, ("no", "bf16", "fp16"))
         if self.push_to_hub and not self.hub_model_id:
-            raise ValueError("push_to_hub needs hub_model_id (user/repo).")
-        if self.gradient_accumulation_steps < 1 or self.per_device_train_batch_size < 1:
-            raise ValueError("gradient_accumulation_steps and per_device_train_batch_size must be >= 1.")
+            raise ValueError("--push_to_hub needs --hub_model_id (user/repo).")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+                     "logging_steps"):
+            check_at_least(name, getattr(self, name), 1)
+        check_lr_scheduler(self.lr_scheduler_type)
+        for tracker in report_to_trackers(self.report_to):
+            check_choice("report_to", tracker, TRACKERS)
 
 
 # Fields that define *what* is trained; a checkpoint or output folder whose run differs in one of them is another run.
