@@ -29,10 +29,17 @@ from transformers import AutoImageProcessor, AutoTokenizer, get_scheduler
 
 from ..adapters import add_figclip_adapters, save_figclip_adapters, to_clip_model, trainable_parameter_report
 from ..modeling_figclip import FigClipModel
+from ..preflight import (
+    hub_push_problem,
+    input_dir_problem,
+    missing_trackers_problem,
+    offline_hub_model_problem,
+    output_dir_problem,
+)
 from ..processing_figclip import FigClipProcessor
 from ..tokenization_utils import check_tokenizer
 from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
-from .data import collate_clips, load_split, text_rows
+from .data import VidSituSplit, collate_clips, load_split, text_rows
 from .skips import TrainingSkips, format_preparation_summary, format_training_skips, no_events_anywhere
 from .text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
 
@@ -109,6 +116,22 @@ def check_checkpoint(checkpoint_dir: str, identity: dict[str, Any]) -> None:
         raise TrainingSetupError(f"Checkpoint {checkpoint_dir} comes from another configuration ({details}).")
 
 
+def check_split_has_clips(split: VidSituSplit, flag: str) -> None:
+    """Refuse a split with no clip left (every clip skipped in lenient mode, or none selected), which would otherwise
+    fail deep inside the DataLoader."""
+    if len(split.dataset):
+        return
+    name = split.skipped.get("split", "?")
+    skipped = split.skipped.get("skipped_clips") or {}
+    if skipped:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
+        raise TrainingSetupError(
+            f"{flag} {name}: --strict false skipped every clip ({reasons}), so nothing is left to train on; check "
+            "--video_dir / --frames_dir / --frame_cache (python -m dataset_scripts.vidsitu shows the release clip by clip)."
+        )
+    raise TrainingSetupError(f"{flag} {name}: the split of --vidsitu_dir has no clips.")
+
+
 def resolve_checkpoint(output_dir: str, resume_from_checkpoint: str | None) -> str | None:
     """`latest` → the newest complete `checkpoint-N` in `output_dir`; a path → itself (must exist)."""
     if resume_from_checkpoint is None:
@@ -156,6 +179,7 @@ class FigClipTrainer:
         self.skips = TrainingSkips()
 
         trackers = [t for t in args.report_to.split(",") if t and t != "none"]
+        self._check_machine(trackers)
         self.accelerator = Accelerator(
             gradient_accumulation_steps=args.gradient_accumulation_steps,
             mixed_precision=args.mixed_precision,
@@ -165,14 +189,39 @@ class FigClipTrainer:
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
         )
         self.checkpoint = resolve_checkpoint(args.output_dir, args.resume_from_checkpoint)
+        if args.resume_from_checkpoint == "latest" and self.checkpoint is None:
+            # An error, as transformers' Trainer gives: a run meant to continue must not silently start again.
+            raise TrainingSetupError(
+                f"--resume_from_checkpoint latest: {args.output_dir} holds no checkpoint-N folder to resume from; "
+                "drop the flag to start a new run."
+            )
         if self.accelerator.is_main_process:
             check_base_model_path(model_args.model_name_or_path)
+            if args.push_to_hub and (problem := hub_push_problem(args.hub_model_id)):
+                raise TrainingSetupError(problem)
             if os.path.isdir(args.output_dir):
                 check_output_dir(args.output_dir, self.identity, args.overwrite_output_dir, self.checkpoint is not None)
             if self.checkpoint is not None:
                 check_checkpoint(self.checkpoint, self.identity)
         self.accelerator.wait_for_everyone()
         set_seed(args.seed)
+
+    def _check_machine(self, trackers: list[str]) -> None:
+        """Before anything is loaded: the input folders exist, the output folder can be written, an offline machine has
+        the base model in its cache, and the requested trackers are installed (Accelerate would drop them silently)."""
+        data_args = self.data_args
+        problems = [
+            input_dir_problem(self.vidsitu_dir, "--vidsitu_dir", "vidsitu_annotations/"),
+            input_dir_problem(data_args.video_dir, "--video_dir", "the {clip_id}.mp4 clips"),
+            input_dir_problem(data_args.frames_dir, "--frames_dir", "the {clip_id}/ frame folders"),
+            input_dir_problem(data_args.frame_cache, "--frame_cache", "a frame cache"),
+            output_dir_problem(self.args.output_dir, "--output_dir"),
+            offline_hub_model_problem(self.model_args.model_name_or_path, "--model_name_or_path"),
+            missing_trackers_problem(trackers),
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            raise TrainingSetupError(" ".join(problems))
 
     # ------------------------------------------------------------------ setup
     def _load_model_and_processors(self):
@@ -199,6 +248,7 @@ class FigClipTrainer:
         self.train_split = load_split(
             data_args, self.vidsitu_dir, data_args.train_split, image_processor, True, args.seed, data_args.max_train_clips
         )
+        check_split_has_clips(self.train_split, "--train_split")
         train_loader = DataLoader(
             self.train_split.dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
             collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers, drop_last=False,
@@ -210,6 +260,7 @@ class FigClipTrainer:
             self.eval_split = load_split(
                 data_args, self.vidsitu_dir, data_args.eval_split, image_processor, False, args.seed, data_args.max_eval_clips
             )
+            check_split_has_clips(self.eval_split, "--eval_split")
             eval_loader = DataLoader(
                 self.eval_split.dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
                 collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers,
