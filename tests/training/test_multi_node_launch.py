@@ -8,7 +8,6 @@
 """
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -23,21 +22,15 @@ SCRIPT = os.path.join(REPO, "recipes", "train_figclip.py")
 MULTI_NODE = os.path.join(REPO, "recipes", "accelerate_configs", "multi_node.yaml")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_multi_node_config_as_two_machines_on_localhost(assets, tmp_path):
+def test_multi_node_config_as_two_machines_on_localhost(assets, tmp_path, free_port):
     common = dict(max_steps=1, eval_split="none", temporal_jitter="true", max_train_clips=8)
     single = small_run_args(assets, tmp_path / "single", per_device_train_batch_size=4, **common)
     nodes = small_run_args(assets, tmp_path / "nodes", per_device_train_batch_size=2, **common)
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}
     subprocess.run([sys.executable, SCRIPT, *single], check=True, env=env, cwd=REPO, capture_output=True)
-    port = str(_free_port())
+    port = str(free_port)
     launches = [
         subprocess.Popen(
             [sys.executable, "-m", "accelerate.commands.launch", "--config_file", MULTI_NODE, "--machine_rank",
@@ -77,9 +70,10 @@ dist.destroy_process_group()
 """
 
 
-def test_fsdp_still_refuses_clips_scalar_logit_scale():
+@pytest.mark.distributed
+def test_fsdp_still_refuses_clips_scalar_logit_scale(free_port):
     env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", FSDP_PROBE.format(port=_free_port())], env=env, cwd=REPO,
+    result = subprocess.run([sys.executable, "-c", FSDP_PROBE.format(port=free_port)], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("FSDP")]

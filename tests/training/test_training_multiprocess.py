@@ -17,14 +17,14 @@ SCRIPT = os.path.join(REPO, "recipes", "train_figclip.py")
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_two_processes_first_step_equals_single_process(assets, tmp_path):
+def test_two_processes_first_step_equals_single_process(assets, tmp_path, free_port):
     common = dict(max_steps=1, eval_split="valid", temporal_jitter="true", max_train_clips=8)
     single = small_run_args(assets, tmp_path / "single", per_device_train_batch_size=4, **common)
     double = small_run_args(assets, tmp_path / "double", per_device_train_batch_size=2, **common)
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}
     subprocess.run([sys.executable, SCRIPT, *single], check=True, env=env, cwd=REPO, capture_output=True)
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517", SCRIPT, *double],
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port), SCRIPT, *double],
         env=env, cwd=REPO, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
