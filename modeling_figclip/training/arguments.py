@@ -231,7 +231,11 @@ class FigClipTrainingArguments:
     eval_steps: int = field(default=0, metadata={"help": "Evaluate every N optimizer steps (0: at the end only)."})
     save_steps: int = field(default=0, metadata={"help": "Checkpoint every N optimizer steps (0: no checkpoints)."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most N checkpoints."})
-    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "A checkpoint-N folder, or 'latest'."})
+    resume_from_checkpoint: str | None = field(
+        default=None,
+        metadata={"help": "A checkpoint-N folder, or 'latest': the newest in output_dir (an error when it holds none, "
+                          "so that a run meant to continue never silently starts again)."},
+    )
     report_to: str = field(
         default="tensorboard",
         metadata={"help": f"Accelerate trackers, comma-separated: {' | '.join(TRACKERS)} (each must be installed)."},
