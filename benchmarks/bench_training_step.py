@@ -54,10 +54,11 @@ def run_single(config: str, videos: int, steps: int, threads: int) -> dict:
     warnings.filterwarnings("ignore")
     import torch
     import torch.nn.functional as F
+    from transformers import CLIPImageProcessor
 
-    from modeling_figclip import FigClipConfig, FigClipModel, add_figclip_adapters
+    from modeling_figclip import FigClipConfig, FigClipModel, FigClipProcessor, add_figclip_adapters
     from modeling_figclip.testing_utils import tiny_tokenizer
-    from modeling_figclip.training.text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
+    from modeling_figclip.training.text_cache import TextEmbeddingCache, cached_text_inputs
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -74,6 +75,7 @@ def run_single(config: str, videos: int, steps: int, threads: int) -> dict:
     prompts, negatives = _prompts(videos, 4)
     pixels = torch.randn(videos, 5, 4, 3, 224, 224)
     cache = TextEmbeddingCache(tokenizer)
+    processor = FigClipProcessor(image_processor=CLIPImageProcessor(), tokenizer=tokenizer)
     base = model.get_base_model()
 
     def step() -> None:
@@ -86,7 +88,8 @@ def run_single(config: str, videos: int, steps: int, threads: int) -> dict:
         elif config == "figclip_cached":
             loss = model(pixel_values_videos=pixels, **cached_text_inputs(cache, base, prompts, negatives, 4)).loss
         else:
-            loss = model(pixel_values_videos=pixels, **tokenized_text_inputs(tokenizer, prompts, negatives, 4)).loss
+            text = processor(text=prompts, negative_text=negatives, num_negatives=4)
+            loss = model(pixel_values_videos=pixels, **{k: v for k, v in text.items() if k != "event_mask"}).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()

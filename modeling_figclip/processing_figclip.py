@@ -76,6 +76,33 @@ def _batch_of_prompts(text: Any, name: str) -> list[list[Any]]:
     return [list(clip) for clip in text]
 
 
+def pad_negative_texts(
+    negatives: Sequence[Sequence[Sequence[str]]], num_negatives: int | None = None, num_events: int | None = None
+) -> tuple[list[str], torch.Tensor]:
+    """The one place negatives are padded: `[clip][event][k]` strings → a flat list of ``clips × events × N`` strings
+    (``""`` in padding slots) and the validity mask `(clips, events, N)`.
+
+    Args:
+        negatives: per clip, per event, its hard-negative prompts (events may have fewer than N, or none).
+        num_negatives: N; default the most any event has. A fixed N keeps shapes equal across processes (the loss
+            gathers them); events with more are cut to N.
+        num_events: events per clip; default the most any clip has.
+    """
+    num_events = num_events if num_events is not None else max((len(clip) for clip in negatives), default=0)
+    if num_negatives is None:
+        num_negatives = max((len(event) for clip in negatives for event in clip), default=0)
+    flat: list[str] = []
+    valid = torch.zeros(len(negatives), num_events, num_negatives, dtype=torch.bool)
+    for b, clip in enumerate(negatives):
+        if len(clip) > num_events:
+            raise ValueError(f"negative_text[{b}] has negatives for {len(clip)} events but the clips have {num_events}.")
+        for e in range(num_events):
+            kept = list(clip[e])[:num_negatives] if e < len(clip) else []
+            valid[b, e, : len(kept)] = True
+            flat.extend(kept + [""] * (num_negatives - len(kept)))
+    return flat, valid
+
+
 class FigClipProcessor(ProcessorMixin):
     """Turn clips (events × frames) and event prompts into `FigClipModel` inputs.
 
@@ -85,8 +112,10 @@ class FigClipProcessor(ProcessorMixin):
 
     Call with `videos` (one clip or a batch: PIL images, uint8 `(H, W, C)` arrays or tensors, nested `[event][frame]`
     or as 5-D/6-D arrays), `text` (per clip, one prompt per event), and optionally `negative_text` (per clip, per
-    event, a list of hard-negative prompts). Clips with fewer events/frames are padded and masked; events with fewer
-    negatives are padded and masked. Plain `images=`/`text=` calls behave like `CLIPProcessor`.
+    event, a list of hard-negative prompts) with `num_negatives` (pad every event to N; default the most any event
+    has). Clips with fewer events/frames are padded and masked; events with fewer negatives are padded and masked
+    (`pad_negative_texts`, used by the training text cache as well). Plain `images=`/`text=` calls behave like
+    `CLIPProcessor`.
     """
 
     def __init__(self, image_processor=None, tokenizer=None, **kwargs):
@@ -102,6 +131,7 @@ class FigClipProcessor(ProcessorMixin):
         images: Any = None,
         return_tensors: str = "pt",
         max_length: int | None = None,
+        num_negatives: int | None = None,
         **kwargs,
     ) -> BatchFeature:
         if videos is None and negative_text is None:
@@ -127,7 +157,7 @@ class FigClipProcessor(ProcessorMixin):
         if negative_text is not None:
             negatives = [[list(event) for event in clip] for clip in _batch_of_prompts(negative_text, "negative_text")]
             events = features["event_mask"].shape[1] if "event_mask" in features else None
-            ids, mask, valid = self._tokenize_nested_negatives(negatives, events, max_length)
+            ids, mask, valid = self._tokenize_nested_negatives(negatives, events, max_length, num_negatives)
             features.update(negative_input_ids=ids, negative_attention_mask=mask, negative_mask=valid)
         return BatchFeature(features, tensor_type=None)
 
@@ -191,28 +221,18 @@ class FigClipProcessor(ProcessorMixin):
             cursor += len(clip)
         return ids, mask, None
 
-    def _tokenize_nested_negatives(self, negatives: list[list[list[str]]], num_events: int | None, max_length: int | None):
-        num_events = num_events or max(len(clip) for clip in negatives)
-        num_negatives = max((len(event) for clip in negatives for event in clip), default=0)
-        flat = [t for clip in negatives for event in clip for t in event]
+    def _tokenize_nested_negatives(
+        self, negatives: list[list[list[str]]], num_events: int | None, max_length: int | None, num_negatives: int | None
+    ):
+        flat, valid = pad_negative_texts(negatives, num_negatives, num_events)
+        batch, events, count = valid.shape
         if not flat:
-            shape = (len(negatives), num_events, 0, 1)
-            return torch.zeros(shape, dtype=torch.long), torch.zeros(shape, dtype=torch.long), torch.zeros(shape[:3], dtype=torch.bool)
+            shape = (batch, events, count, 1)
+            return torch.zeros(shape, dtype=torch.long), torch.zeros(shape, dtype=torch.long), valid
         encoded = self._tokenize(flat, max_length)
         seq = encoded["input_ids"].shape[1]
-        pad_id = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(negatives), num_events, num_negatives, seq), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        valid = torch.zeros((len(negatives), num_events, num_negatives), dtype=torch.bool)
-        cursor = 0
-        for b, clip in enumerate(negatives):
-            if len(clip) > num_events:
-                raise ValueError(f"negative_text[{b}] has negatives for {len(clip)} events but the clips have {num_events}.")
-            for e, event in enumerate(clip):
-                ids[b, e, : len(event)] = encoded["input_ids"][cursor : cursor + len(event)]
-                mask[b, e, : len(event)] = encoded["attention_mask"][cursor : cursor + len(event)]
-                valid[b, e, : len(event)] = True
-                cursor += len(event)
+        ids = encoded["input_ids"].view(batch, events, count, seq)
+        mask = encoded["attention_mask"].view(batch, events, count, seq) * valid.unsqueeze(-1)
         return ids, mask, valid
 
 

@@ -1,7 +1,7 @@
 """Training FiGCLIP adapters with Accelerate (used by `recipes/train_figclip.py`)."""
 
 from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments
-from .text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
+from .text_cache import TextEmbeddingCache, cached_text_inputs
 from .trainer import FigClipTrainer, TrainingSetupError, TrainResult, train_figclip
 
 __all__ = [
@@ -13,6 +13,5 @@ __all__ = [
     "TrainResult",
     "TrainingSetupError",
     "cached_text_inputs",
-    "tokenized_text_inputs",
     "train_figclip",
 ]

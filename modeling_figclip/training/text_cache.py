@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..loss_figclip import text_identity_keys
+from ..processing_figclip import pad_negative_texts
 from ..utils import to_embedding_tensor
 
 
@@ -90,19 +91,6 @@ class TextEmbeddingCache:
         return torch.tensor([self._keys[t] for t in texts], dtype=torch.long)
 
 
-def _pad_negatives(negatives: list[list[list[str]]], num_negatives: int) -> tuple[list[str], torch.Tensor]:
-    """Flatten `[video][event][k]` negatives to `(B*E*N)` strings (padding with "") and a validity mask `(B, E, N)`."""
-    batch, events = len(negatives), len(negatives[0]) if negatives else 0
-    flat: list[str] = []
-    valid = torch.zeros(batch, events, num_negatives, dtype=torch.bool)
-    for b, video in enumerate(negatives):
-        for e, event in enumerate(video):
-            kept = list(event)[:num_negatives]
-            valid[b, e, : len(kept)] = True
-            flat.extend(kept + [""] * (num_negatives - len(kept)))
-    return flat, valid
-
-
 def cached_text_inputs(
     cache: TextEmbeddingCache,
     model,
@@ -117,7 +105,7 @@ def cached_text_inputs(
     to_fill = list(flat_prompts)
     flat_negatives, valid = None, None
     if negatives is not None and num_negatives > 0:
-        flat_negatives, valid = _pad_negatives(negatives, num_negatives)
+        flat_negatives, valid = pad_negative_texts(negatives, num_negatives, events)
         to_fill += [t for t in flat_negatives if t]
     cache.fill(model, to_fill)
     dim = cache.lookup(flat_prompts[:1]).shape[-1]
@@ -130,30 +118,5 @@ def cached_text_inputs(
         filled = [t if t else flat_prompts[0] for t in flat_negatives]
         inputs["negative_text_embeds"] = cache.lookup(filled).view(batch, events, num_negatives, dim)
         inputs["negative_text_keys"] = cache.keys(filled).view(batch, events, num_negatives)
-        inputs["negative_mask"] = valid
-    return inputs
-
-
-def tokenized_text_inputs(
-    tokenizer, prompts: list[list[str]], negatives: list[list[list[str]]] | None, num_negatives: int, max_length: int = 77
-) -> dict[str, torch.Tensor]:
-    """`FigClipModel.forward` token inputs (used when the text encoder is trained, so nothing can be cached)."""
-    batch, events = len(prompts), len(prompts[0])
-    max_length = min(max_length, tokenizer.model_max_length)
-    flat_prompts = [p for video in prompts for p in video]
-    encoded = tokenizer(flat_prompts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-    inputs = {
-        "input_ids": encoded["input_ids"].view(batch, events, -1),
-        "attention_mask": encoded["attention_mask"].view(batch, events, -1),
-        "text_keys": text_identity_keys(encoded["input_ids"], encoded["attention_mask"]).view(batch, events),
-    }
-    if negatives is not None and num_negatives > 0:
-        flat, valid = _pad_negatives(negatives, num_negatives)
-        encoded = tokenizer(flat, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        inputs["negative_input_ids"] = encoded["input_ids"].view(batch, events, num_negatives, -1)
-        inputs["negative_attention_mask"] = encoded["attention_mask"].view(batch, events, num_negatives, -1)
-        inputs["negative_text_keys"] = text_identity_keys(encoded["input_ids"], encoded["attention_mask"]).view(
-            batch, events, num_negatives
-        )
         inputs["negative_mask"] = valid
     return inputs

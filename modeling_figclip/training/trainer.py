@@ -41,7 +41,7 @@ from ..tokenization_utils import check_tokenizer
 from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
 from .data import VidSituSplit, collate_clips, load_split, text_rows
 from .skips import TrainingSkips, format_preparation_summary, format_training_skips, no_events_anywhere
-from .text_cache import TextEmbeddingCache, cached_text_inputs, tokenized_text_inputs
+from .text_cache import TextEmbeddingCache, cached_text_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -316,12 +316,14 @@ class FigClipTrainer:
                 self.text_cache, self.accelerator.unwrap_model(model), batch["prompts"], negatives,
                 self.data_args.num_hard_negatives,
             )
-        else:
-            inputs = tokenized_text_inputs(self.tokenizer, batch["prompts"], negatives, self.data_args.num_hard_negatives)
+        else:  # the text tower trains: tokens every step (the processor pads prompts and negatives)
+            inputs = dict(self.processor(text=batch["prompts"], negative_text=negatives,
+                                         num_negatives=self.data_args.num_hard_negatives))
+            inputs.pop("event_mask")  # the frames' event mask (lenient mode) is the one that counts
         return {k: v.to(self.accelerator.device) for k, v in inputs.items()}
 
-    def _forward(self, model, batch) -> Any:
-        inputs = self._text_inputs(model, batch)
+    def _forward(self, model, batch, inputs: dict[str, torch.Tensor] | None = None) -> Any:
+        inputs = inputs if inputs is not None else self._text_inputs(model, batch)
         with self.accelerator.autocast():
             return model(pixel_values_videos=batch["pixel_values_videos"], event_mask=batch["event_mask"], **inputs)
 
@@ -353,7 +355,8 @@ class FigClipTrainer:
         for batch in eval_loader:
             if not self.data_args.strict and no_events_anywhere(batch["event_mask"], accelerator):
                 continue
-            out = self._forward(model, batch)
+            inputs = self._text_inputs(model, batch)
+            out = self._forward(model, batch, inputs)
             batches += 1
             for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
                 value = getattr(out, name)
@@ -374,7 +377,7 @@ class FigClipTrainer:
                 if out.negative_text_embeds is not None:
                     negatives = out.negative_text_embeds[present].float()
                     negative_scores = torch.einsum("md,mnd->mn", rows, negatives)
-                    valid = self._negative_mask(batch, present)
+                    valid = inputs["negative_mask"][present]
                     negative_scores = negative_scores.masked_fill(~valid, float("-inf"))
                     beats = (positive > negative_scores).all(1)
                     hits.setdefault(f"{level}_hard_negative_acc", []).append(accelerator.gather_for_metrics(beats))
@@ -386,14 +389,6 @@ class FigClipTrainer:
         for name, values in hits.items():
             metrics[f"eval_{name}"] = 100.0 * torch.cat(values).float().mean().item()
         return metrics
-
-    def _negative_mask(self, batch, present) -> torch.Tensor:
-        count = self.data_args.num_hard_negatives
-        valid = torch.tensor(
-            [[[k < len(event) for k in range(count)] for event in video] for video in batch["negatives"]],
-            dtype=torch.bool, device=present.device,
-        )
-        return valid[present]
 
     # ------------------------------------------------------------------ checkpoints
     def _save_checkpoint(self, step: int, epoch: int, batches_in_epoch: int) -> None:
@@ -458,6 +453,7 @@ class FigClipTrainer:
         accelerator, args = self.accelerator, self.args
         os.makedirs(args.output_dir, exist_ok=True)
         model, self.tokenizer, self.image_processor = self._load_model_and_processors()
+        self.processor = FigClipProcessor(image_processor=self.image_processor, tokenizer=self.tokenizer)
         self.text_cache = TextEmbeddingCache(self.tokenizer)
         train_loader, eval_loader = self._dataloaders(self.image_processor)
         if accelerator.is_main_process:
@@ -607,7 +603,7 @@ class FigClipTrainer:
             return
         peft_model = accelerator.unwrap_model(model)
         save_figclip_adapters(peft_model, args.output_dir)
-        processor = FigClipProcessor(image_processor=self.image_processor, tokenizer=self.tokenizer)
+        processor = self.processor
         processor.save_pretrained(args.output_dir)
         self.image_processor.save_pretrained(args.output_dir)
         result.adapter_dir = args.output_dir

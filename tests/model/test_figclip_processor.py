@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import CLIPTokenizer
+from transformers import CLIPImageProcessor, CLIPTokenizer
 
 from figclip_test_utils import make_model
 from modeling_figclip import FigClipProcessor
@@ -81,3 +81,24 @@ def test_word_level_tokenizer_keeps_every_word_whole(tmp_path):
             assert loaded.tokenize(word) == [word + "</w>"], word
         assert loaded.tokenize("small manner") == ["small</w>", "manner</w>"]
         assert loaded.tokenize("smaller") != ["smaller</w>"]  # words outside the list still fall back to pieces
+
+
+def test_negatives_are_padded_in_one_place_to_a_fixed_count():
+    from modeling_figclip.processing_figclip import pad_negative_texts
+
+    negatives = [[["a b", "c"], []], [["d"]]]  # clip 1 has one event only
+    flat, valid = pad_negative_texts(negatives, num_negatives=3)
+    assert valid.shape == (2, 2, 3)
+    assert valid.tolist() == [[[True, True, False], [False, False, False]], [[True, False, False], [False, False, False]]]
+    assert flat == ["a b", "c", "", "", "", "", "d", "", "", "", "", ""]
+    flat, valid = pad_negative_texts([[["x", "y", "z"]]], num_negatives=2)  # cut to N
+    assert flat == ["x", "y"] and valid.all()
+
+
+def test_processor_pads_negatives_to_the_requested_count(tokenizer):
+    processor = FigClipProcessor(image_processor=CLIPImageProcessor(), tokenizer=tokenizer)
+    prompts = [["the walker is man", "the talker is woman"]]
+    out = processor(text=prompts, negative_text=[[["the jogger is man"], []]], num_negatives=4)
+    assert out["negative_input_ids"].shape[:3] == (1, 2, 4)
+    assert out["negative_mask"].tolist() == [[[True, False, False, False], [False] * 4]]
+    assert out["negative_attention_mask"][0, 1].sum() == 0 and out["negative_attention_mask"][0, 0, 0].sum() > 0

@@ -34,6 +34,9 @@ def test_two_processes_first_step_equals_single_process(assets, tmp_path, free_p
     changed = 0
     initial = {}
     for name in one:
-        torch.testing.assert_close(two[name], one[name], atol=1e-7, rtol=1e-5, msg=name)
+        # Adam's first step is lr * g / (|g| + eps): with lr 1e-3 and eps 1e-6 it multiplies a gradient's float noise
+        # (~1e-10 between 1 and 2 processes) by up to 1e3. Since the contextualiser reads out its tokens directly
+        # (vc_readout="token") its weights get first-step gradients too; measured worst case 4e-7. atol = lr / 1000.
+        torch.testing.assert_close(two[name], one[name], atol=1e-6, rtol=1e-5, msg=name)
         changed += int("lora_B" in name and one[name].abs().sum() > 0)
     assert changed > 0  # the step really moved the adapter (LoRA B starts at zero)
