@@ -463,6 +463,7 @@ def test_base_adapter_and_merged_checkpoints_give_consistent_results(main, world
     assert adapter["settings"]["model_class"] == merged_result["settings"]["model_class"] == "FigClipModel"
 
 
+@pytest.mark.slow
 def test_command_line_entry_point(world, tmp_path):
     env = {**os.environ, "PYTHONPATH": REPO, "HF_HUB_OFFLINE": "1"}
     output = tmp_path / "cli.json"

@@ -162,6 +162,7 @@ def test_chunked_rank_statistics_equal_the_full_matrix(chunk_size):
         assert ours.tolist() == reference.tolist()
 
 
+@pytest.mark.slow
 def test_ten_thousand_squared_retrieval_in_bounded_memory():
     """10k x 10k: blocks of 1024 rows (40 MB each) instead of a 400 MB matrix; the diagonal is the ground truth."""
     generator = torch.Generator().manual_seed(3)

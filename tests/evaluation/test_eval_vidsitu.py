@@ -174,6 +174,7 @@ def test_missing_clip_names_it_or_is_skipped(main, world, tmp_path):
     assert [p["ann_idx"] for p in read_json(str(tmp_path / "skip_vb_predictions.json"))] == [0, 2]
 
 
+@pytest.mark.slow
 def test_train_probe_learns_separable_classes():
     generator = torch.Generator().manual_seed(0)
     centres = torch.nn.functional.normalize(torch.randn(4, 16, generator=generator), dim=-1)

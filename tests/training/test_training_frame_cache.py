@@ -39,6 +39,7 @@ def _losses(folder):
     return [record["train_loss"] for record in records if "train_loss" in record]
 
 
+@pytest.mark.slow
 def test_training_reads_the_cache_instead_of_the_videos(assets, frame_cache, tmp_path):
     common = dict(max_steps=2, temporal_jitter="false", eval_split="valid")
     run(small_run_args(assets, tmp_path / "videos", **common))
@@ -52,6 +53,7 @@ def test_training_reads_the_cache_instead_of_the_videos(assets, frame_cache, tmp
     )
 
 
+@pytest.mark.slow
 def test_cached_training_resumes_exactly(assets, frame_cache, tmp_path):
     common = dict(max_steps=4, save_steps=2, temporal_jitter="true", video_dir=None, frame_cache=frame_cache)
     run(small_run_args(assets, tmp_path / "full", **common))

@@ -223,6 +223,7 @@ def test_verification_catches_a_damaged_shard(release, processor, tmp_path):
         verify_frame_cache(str(tmp_path))
 
 
+@pytest.mark.slow
 def test_parallel_build_is_identical(release, processor, tmp_path):
     clip_ids, _ = list_split_clip_ids(release.root, ["train"])
     one = build_frame_cache(str(tmp_path / "one"), clip_ids, video_dir=release.video_dir, processor=processor,
