@@ -97,15 +97,19 @@ def device_problem(device: str | None, flag: str = "--device") -> str | None:
     try:
         parsed = torch.device(device)
     except (RuntimeError, ValueError):
-        return f"{flag} {device!r} is not a device name; use cpu, cuda or cuda:N (unset: cuda when available, else cpu)."
+        return f"{flag} {device!r} is not a device name; use cpu, cuda or cuda:N (unset: cuda if available, else cpu)."
     backend = getattr(torch, parsed.type, None)
     if parsed.type == "cpu" or backend is None or not hasattr(backend, "is_available"):
         return None
     if not backend.is_available():
-        return f"{flag} {device}: {parsed.type.upper()} is not available on this machine; use --device cpu (or leave --device unset)."
+        return (
+            f"{flag} {device}: {parsed.type.upper()} is not available on this machine; use --device cpu (or leave "
+            "--device unset)."
+        )
     count = backend.device_count() if hasattr(backend, "device_count") else None
     if parsed.index is not None and count is not None and parsed.index >= count:
-        return f"{flag} {device}: this machine has {count} {parsed.type} device(s), {parsed.type}:0 to {parsed.type}:{count - 1}."
+        kind = parsed.type
+        return f"{flag} {device}: this machine has {count} {kind} device(s), {kind}:0 to {kind}:{count - 1}."
     return None
 
 
@@ -117,7 +121,9 @@ def hub_push_problem(repo_id: str, flag: str = "--push_to_hub") -> str | None:
     except HFValidationError as error:
         return f"--hub_model_id {repo_id!r} is not a Hub repo id: {error}"
     if is_offline_mode():
-        return f"{flag}: {OFFLINE_NOTE}, so nothing could be uploaded after training; unset HF_HUB_OFFLINE or drop {flag}."
+        return (
+            f"{flag}: {OFFLINE_NOTE}, so nothing could be uploaded after training; unset HF_HUB_OFFLINE or drop {flag}."
+        )
     token = get_token()
     if token is None:
         return f"{flag}: no Hugging Face token found; run `hf auth login` or set HF_TOKEN before training."

@@ -24,7 +24,9 @@ from ..adapters import LORA_TARGETS
 from ..configuration_figclip import FigClipConfig
 
 # Splits with events and roles, the only ones a run can train or be evaluated on, with their accepted spellings.
-ANNOTATED_SPLIT_NAMES = (*ANNOTATED_SPLITS, *(alias for alias, name in SPLIT_ALIASES.items() if name in ANNOTATED_SPLITS))
+ANNOTATED_SPLIT_NAMES = (
+    *ANNOTATED_SPLITS, *(alias for alias, name in SPLIT_ALIASES.items() if name in ANNOTATED_SPLITS)
+)
 # transformers' schedulers that this loop cannot drive: they need inputs it does not pass.
 SCHEDULERS_NEEDING_MORE = {
     "reduce_lr_on_plateau": "an evaluation metric at every step",
@@ -64,7 +66,9 @@ def check_lora_targets(value: str) -> None:
     try:
         re.compile(value)
     except re.error as error:
-        raise ValueError(f"--lora_targets {value!r} is neither a preset ({presets}) nor a valid regex: {error}.") from error
+        raise ValueError(
+            f"--lora_targets {value!r} is neither a preset ({presets}) nor a valid regex: {error}."
+        ) from error
 
 
 def check_lr_scheduler(value: str) -> None:
@@ -95,8 +99,8 @@ class ModelArguments:
     lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA branch (not in the paper)."})
     lora_targets: str = field(
         default="vision_qkv",
-        metadata={"help": f"A preset: {' | '.join(LORA_TARGETS)} (vision_qkv: the paper; vision_and_text_qkv: tuned text "
-                          "encoder), or a regex over full module names (e.g. '.*vision_model.*q_proj')."},
+        metadata={"help": f"A preset: {' | '.join(LORA_TARGETS)} (vision_qkv: the paper; vision_and_text_qkv: tuned "
+                          "text encoder), or a regex over full module names (e.g. '.*vision_model.*q_proj')."},
     )
     use_contextualizer: bool = field(default=True, metadata={"help": "Build and train the Video Contextualizer."})
     vc_num_layers: int = field(default=6, metadata={"help": "Video Contextualizer depth (paper: 6)."})
@@ -149,9 +153,12 @@ class DataArguments:
         metadata={"help": "A frame cache (python -m dataset_scripts.vidsitu.frame_cache) to read frames from instead "
                           "of decoding video_dir / frames_dir: same sampling, JPEG frames at the model's input size."},
     )
-    train_split: str = field(default="train", metadata={"help": f"Annotated split: {' | '.join(ANNOTATED_SPLIT_NAMES)}."})
+    train_split: str = field(
+        default="train", metadata={"help": f"Annotated split: {' | '.join(ANNOTATED_SPLIT_NAMES)}."}
+    )
     eval_split: str | None = field(
-        default="valid", metadata={"help": "Split evaluated every eval_steps (same choices as train_split; 'none': no eval)."}
+        default="valid",
+        metadata={"help": "Split evaluated every eval_steps (same choices as train_split; 'none': no eval)."},
     )
     frames_per_event: int = field(default=4, metadata={"help": "Frames per 2 s event (paper: 4)."})
     num_hard_negatives: int = field(default=4, metadata={"help": "Verb-role-swapped negatives per event (paper: 4)."})
@@ -217,7 +224,8 @@ class FigClipTrainingArguments:
     num_train_epochs: float = field(default=40, metadata={"help": "Epochs (paper: 40)."})
     max_steps: int = field(default=-1, metadata={"help": "If > 0: total optimizer steps (overrides epochs)."})
     lr_scheduler_type: str = field(
-        default="cosine", metadata={"help": f"{' | '.join(LR_SCHEDULERS)} (transformers' schedulers; not in the paper)."}
+        default="cosine",
+        metadata={"help": f"{' | '.join(LR_SCHEDULERS)} (transformers' schedulers; not in the paper)."},
     )
     warmup_ratio: float = field(default=0.0)
     warmup_steps: int = field(default=0)

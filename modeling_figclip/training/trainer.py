@@ -127,7 +127,7 @@ def check_split_has_clips(split: VidSituSplit, flag: str) -> None:
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
         raise TrainingSetupError(
             f"{flag} {name}: --strict false skipped every clip ({reasons}), so nothing is left to train on; check "
-            "--video_dir / --frames_dir / --frame_cache (python -m dataset_scripts.vidsitu shows the release clip by clip)."
+            "--video_dir / --frames_dir / --frame_cache (python -m dataset_scripts.vidsitu shows each clip)."
         )
     raise TrainingSetupError(f"{flag} {name}: the split of --vidsitu_dir has no clips.")
 

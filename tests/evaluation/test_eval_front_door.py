@@ -103,8 +103,8 @@ def test_an_output_in_a_read_only_folder_is_refused(recipe, task_argv, tmp_path,
 
 def test_a_suite_output_dir_below_a_file_is_refused_before_loading(recipe, tmp_path, capsys, no_model_loading):
     (tmp_path / "a_file").write_text("")
-    message = error_of(recipe, ["--suite", str(tmp_path / "suite.yaml"), "--output_dir", str(tmp_path / "a_file" / "x")],
-                       capsys)
+    argv = ["--suite", str(tmp_path / "suite.yaml"), "--output_dir", str(tmp_path / "a_file" / "x")]
+    message = error_of(recipe, argv, capsys)
     assert message.startswith(f"error: --output_dir {tmp_path / 'a_file' / 'x'} cannot be used")
 
 

@@ -139,7 +139,8 @@ def test_help_shows_help_texts_with_a_percent_sign(capsys):
 def test_an_output_dir_below_a_file_is_refused_before_training(assets, tmp_path):
     (tmp_path / "a_file").write_text("")
     message = error_of(small_run_args(assets, tmp_path / "a_file" / "run"))
-    assert message == f"error: --output_dir {tmp_path / 'a_file' / 'run'} cannot be used: {tmp_path / 'a_file'} is a file, not a folder."
+    target, blocker = tmp_path / "a_file" / "run", tmp_path / "a_file"
+    assert message == f"error: --output_dir {target} cannot be used: {blocker} is a file, not a folder."
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
