@@ -42,11 +42,12 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["modeling_figclip", "modeling_figclip.*", "dataset_scripts", "dataset_scripts.*"]),
+    packages=find_packages(
+        include=["modeling_figclip", "modeling_figclip.*", "dataset_scripts", "dataset_scripts.*", "model_cards"]
+    ),
     include_package_data=True,
-    # Model-card templates live at the top level (product layout); installed copies go to <prefix>/share.
-    data_files=[("share/figclip-hf/model_cards", ["model_cards/figclip_adapter.md"])],
-    package_data={"dataset_scripts": ["**/*.json"], "modeling_figclip": ["**/*.json", "**/*.md"]},
+    # The model-card templates (top-level model_cards/, the product layout) ship as package data of `model_cards`.
+    package_data={"dataset_scripts": ["**/*.json"], "modeling_figclip": ["**/*.json"], "model_cards": ["*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": []},

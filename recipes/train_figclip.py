@@ -5,7 +5,7 @@
 With neither `--config` nor `--vidsitu_dir` (however spelled: `--vidsitu-dir` and `--vidsitu_dir=DIR` count too) it
 runs the embedded default (`python recipes/train_figclip.py`): the toy world end to end on CPU — world → base CLIP
 (cached) → FiGCLIP adaptation with `recipes/figclip_toy_world.yaml` → evaluation of both → `report.json`, a table and
-a chart (see `modeling_figclip.training.toy_demo`). Data folders (`--video_dir`, `--frames_dir`, `--frame_cache`)
+a chart (see `recipes/toy/toy_demo.py`). Data folders (`--video_dir`, `--frames_dir`, `--frame_cache`)
 without `--vidsitu_dir` are an error rather than ignored by the demo. Otherwise unset fields take the paper's
 settings (see `modeling_figclip.training.arguments`).
 
@@ -29,6 +29,7 @@ TRAINING_ARGUMENTS = (ModelArguments, DataArguments, FigClipTrainingArguments)
 DATA_SOURCE_FIELDS = ("video_dir", "frames_dir", "frame_cache")
 # Problems the user can fix from the message alone: printed as one line, without a traceback.
 USER_ERRORS = (RecipeError, TrainingSetupError, VidSituFormatError)
+TOY_RECIPES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toy")
 
 
 def wants_embedded_default(argv: list[str]) -> bool:
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     try:
         if wants_embedded_default(argv):
-            from modeling_figclip.training.toy_demo import run_toy_demo
+            sys.path.insert(0, TOY_RECIPES_DIR)  # the demo's orchestration lives beside the toy world's recipes
+            from toy_demo import run_toy_demo
 
             return run_toy_demo(argv)
         return train_from_recipe(argv)

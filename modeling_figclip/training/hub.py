@@ -8,9 +8,10 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
+from model_cards import template_path
+
 from .skips import format_training_skips
 
-TEMPLATE_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "model_cards", "figclip_adapter.md")
 # Files of a run folder that belong on the Hub (checkpoints, logs and merged weights stay local unless asked).
 UPLOAD_PATTERNS = [
     "adapter_config.json", "adapter_model.safetensors", "figclip_config.json", "README.md", "tokenizer*", "vocab.json", "merges.txt",
@@ -23,17 +24,6 @@ HYPERPARAMETER_FIELDS = (
     "negative_sampling", "prompt_style", "strict", "frames_per_event", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
     "weight_decay", "lr_scheduler_type", "num_train_epochs", "max_steps", "mixed_precision", "seed",
 )
-
-
-def template_path() -> str:
-    """The model-card template: `model_cards/` of a source checkout, else the installed `share/figclip-hf` copy."""
-    import sys
-
-    candidates = [os.path.normpath(TEMPLATE_PATH), os.path.join(sys.prefix, "share", "figclip-hf", "model_cards", "figclip_adapter.md")]
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    raise FileNotFoundError(f"Model card template missing; looked in {candidates}.")
 
 
 def render_model_card(model_args, data_args, training_args, metrics: dict[str, float], parameter_report,

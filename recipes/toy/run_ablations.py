@@ -7,7 +7,7 @@
 
 Every run adapts the same cached world and base CLIP (see `recipes/train_figclip.py`'s embedded default) with
 `recipes/figclip_toy_world.yaml` plus what `recipes/ablations/{name}.yaml` changes relative to the paper recipe
-(`modeling_figclip.training.toy_demo.ablation_overrides`), is scored by the same evaluators, and lands in one table:
+(`toy_demo.ablation_overrides`, beside this script), is scored by the same evaluators, and lands in one table:
 `{output_dir}/ablations.md` and `ablations.json` (each run's own report is in `{output_dir}/{name}/`). With
 `--seeds`, every run (the full recipe and each ablation) is adapted once per seed; the tables give each number with
 its 95 % bootstrap interval, its paired difference to the base CLIP and to the full recipe, and the spread over seeds.
@@ -21,7 +21,7 @@ import sys
 
 from modeling_figclip.cli_utils import RecipeError
 from modeling_figclip.training import TrainingSetupError
-from modeling_figclip.training.toy_demo import DEFAULT_ABLATIONS, available_ablations, run_toy_ablations
+from toy_demo import DEFAULT_ABLATIONS, available_ablations, run_toy_ablations  # beside this script
 
 
 def main(argv: list[str] | None = None):

@@ -1,8 +1,15 @@
 """Shared assets for the training tests: one small synthetic VidSitu release and one tiny base CLIP per session."""
 
-import pytest
+import os
+import sys
 
-from modeling_figclip.training.synthetic_assets import prepare_synthetic_assets
+import pytest
+from training_assets import prepare_synthetic_assets
+
+# The toy demo's orchestration lives beside the toy world's recipes (a script directory, not a package).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.path.join(REPO, "recipes", "toy") not in sys.path:
+    sys.path.insert(0, os.path.join(REPO, "recipes", "toy"))
 
 
 @pytest.fixture(scope="session")

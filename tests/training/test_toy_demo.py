@@ -6,9 +6,8 @@ import os
 import pytest
 from accelerate.state import AcceleratorState, PartialState
 
-from modeling_figclip.cli_utils import RecipeError
-from modeling_figclip.training import toy_demo
-from modeling_figclip.training.toy_demo import (
+import toy_demo
+from toy_demo import (
     HEADLINE,
     REPORT_METRICS,
     ToyDemoSettings,
@@ -16,7 +15,9 @@ from modeling_figclip.training.toy_demo import (
     available_ablations,
     chance_levels,
 )
-from modeling_figclip.training.toy_report import render_ablation_tables, seed_spread
+from toy_report import render_ablation_tables, seed_spread
+
+from modeling_figclip.cli_utils import RecipeError
 
 MINI_WORLD_AND_BASE = [
     "--num_pretrain_clips", "6", "--pretrain_frames_per_event", "1", "--num_train_clips", "4", "--num_valid_clips", "2",
@@ -176,7 +177,7 @@ def test_ablation_differences_pair_each_ablation_with_the_full_recipe(tmp_path):
     import numpy as np
 
     from modeling_figclip.evaluation.bootstrap import ItemTable, Mean
-    from modeling_figclip.training.toy_report import WorldScores, write_item_tables
+    from toy_report import WorldScores, write_item_tables
 
     def scores(correct):
         table = ItemTable("role_swap", {"c": np.asarray(correct, dtype=float)}, {"role_swap": Mean("c")},

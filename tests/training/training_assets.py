@@ -13,8 +13,8 @@ import re
 import torch
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
-from ..tokenization_utils import build_word_level_clip_tokenizer
-from ..testing_utils import tiny_clip_config_dict
+from modeling_figclip.testing_utils import tiny_clip_config_dict
+from modeling_figclip.tokenization_utils import build_word_level_clip_tokenizer
 
 
 def prepare_synthetic_assets(root: str, num_train: int, num_valid: int, seed: int = 0) -> tuple[str, str, str]:

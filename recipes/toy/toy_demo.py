@@ -22,7 +22,6 @@ no contextualiser, CLIP-level losses only, ...) on the same world and base and t
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -30,9 +29,11 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..cli_utils import RecipeError, load_recipe_yaml
-from ..evaluation.bootstrap import difference_intervals
-from .toy_report import (
+from modeling_figclip.cli_utils import RecipeError, load_recipe_yaml
+from modeling_figclip.evaluation.bootstrap import difference_intervals
+
+# recipes/toy is on sys.path (a script here runs from it; recipes/train_figclip.py adds it): its sibling modules
+from toy_report import (
     BOOTSTRAP_SEED,
     ITEM_TABLES_FILE,
     NUM_RESAMPLES,
@@ -45,9 +46,10 @@ from .toy_report import (
     write_item_tables,
 )
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOY_RECIPES_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(TOY_RECIPES_DIR))
 TOY_RECIPE = os.path.join(REPO_ROOT, "recipes", "figclip_toy_world.yaml")
-BASE_RECIPE = os.path.join(REPO_ROOT, "recipes", "toy", "pretrain_base_clip.yaml")
+BASE_RECIPE = os.path.join(TOY_RECIPES_DIR, "pretrain_base_clip.yaml")
 
 # report key -> (evaluation task, benchmark folder, metric, extra evaluation settings)
 REPORT_METRICS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
@@ -82,22 +84,12 @@ class ToyDemoSettings:
     base_args: list[str] = field(default_factory=list)
 
 
-def _load_pretrain_module():
-    """`recipes/toy/pretrain_base_clip.py` (a recipe script, not an installed module)."""
-    path = os.path.join(REPO_ROOT, "recipes", "toy", "pretrain_base_clip.py")
-    spec = importlib.util.spec_from_file_location("figclip_toy_pretrain_base_clip", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, Any]:
     """Build (or reuse) the world and the base CLIP; returns their paths and reports."""
     from dataset_scripts.toy_world import WorldConfig, build_world
     from modeling_figclip.cli_utils import parse_recipe_args
 
-    pretrain = _load_pretrain_module()
+    import pretrain_base_clip as pretrain  # the sibling recipe script
     base_args, world_config, _ = parse_recipe_args(
         (pretrain.BaseClipArguments, WorldConfig),
         ["--config", BASE_RECIPE, "--world_dir", settings.world_dir, "--output_dir", settings.base_dir,
@@ -242,7 +234,7 @@ def _configure_run(argv: list[str], settings: ToyDemoSettings | None, log, state
 
     from modeling_figclip.cli_utils import parse_recipe_args
 
-    from . import DataArguments, FigClipTrainingArguments, ModelArguments
+    from modeling_figclip.training import DataArguments, FigClipTrainingArguments, ModelArguments
 
     argv, ablation, base_max_steps, seeds = _pop_demo_flags(list(argv))
     if seeds is not None and any(a == "--seed" or a.startswith("--seed=") for a in argv):
@@ -312,7 +304,7 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
     """
     from accelerate import PartialState
 
-    from . import train_figclip
+    from modeling_figclip.training import train_figclip
 
     started = time.perf_counter()
     settings = settings or ToyDemoSettings()

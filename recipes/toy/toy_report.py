@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluation.bootstrap import ItemTable, confidence_intervals, difference_intervals, mean_intervals
+from modeling_figclip.evaluation.bootstrap import ItemTable, confidence_intervals, difference_intervals, mean_intervals
 
 NUM_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
