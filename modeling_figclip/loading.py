@@ -23,6 +23,7 @@ from transformers.utils.peft_utils import find_adapter_config_file
 
 from .adapters import load_figclip_adapters, merge_figclip_adapters
 from .modeling_figclip import FigClipModel, read_figclip_adapter_config
+from .preflight import is_hub_id
 from .tokenization_utils import check_tokenizer
 
 
@@ -47,11 +48,6 @@ class LoadedModel:
     def __iter__(self):
         # Allows `model, tokenizer, image_processor = load_model_for_inference(...)`.
         return iter((self.model, self.tokenizer, self.image_processor))
-
-
-def _looks_like_local_path(name_or_path: str) -> bool:
-    """Hub ids are `name` or `org/name`; anything absolute, relative-dotted or deeper is a local path."""
-    return name_or_path.startswith((os.path.sep, ".", "~")) or name_or_path.strip("/").count("/") > 1
 
 
 def _adapter_config(name_or_path: str, cache_dir: str | None) -> dict | None:
@@ -94,7 +90,7 @@ def load_model_for_inference(
         merge_adapters: fold LoRA into the weights (exact up to rounding, and as fast as plain CLIP).
         cache_dir: Hugging Face cache folder (default: the standard cache).
     """
-    if _looks_like_local_path(name_or_path) and not os.path.isdir(name_or_path):
+    if not is_hub_id(name_or_path) and not os.path.isdir(name_or_path):
         raise OSError(f"Model directory {name_or_path!r} does not exist.")
     adapter = _adapter_config(name_or_path, cache_dir)
     kwargs = {"dtype": dtype} if dtype is not None else {}

@@ -32,6 +32,7 @@ from ..modeling_figclip import FigClipModel
 from ..preflight import (
     hub_push_problem,
     input_dir_problem,
+    is_hub_id,
     missing_trackers_problem,
     offline_hub_model_problem,
     output_dir_problem,
@@ -69,14 +70,10 @@ class TrainResult:
 
 
 # ---------------------------------------------------------------------------------------------------------- checks
-def _looks_local(path: str) -> bool:
-    return path.startswith((os.path.sep, ".", "~")) or path.strip("/").count("/") > 1 or os.path.exists(path)
-
-
 def check_base_model_path(name_or_path: str) -> None:
     """Fail fast on a base model that cannot be loaded (offline a Hub id not in the cache fails in transformers
     immediately; a missing local folder is reported here with its path)."""
-    if _looks_local(name_or_path) and not os.path.isdir(name_or_path):
+    if not is_hub_id(name_or_path) and not os.path.isdir(name_or_path):
         raise TrainingSetupError(f"Base model folder {name_or_path!r} does not exist (model_name_or_path).")
     if os.path.isdir(name_or_path) and not os.path.isfile(os.path.join(name_or_path, "config.json")):
         raise TrainingSetupError(f"Base model folder {name_or_path!r} has no config.json: not a saved CLIP checkpoint.")

@@ -189,7 +189,7 @@ def chance_levels(benchmarks_dir: str) -> dict[str, float]:
     return levels
 
 
-def write_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
+def write_toy_report(report: dict[str, Any], output_dir: str) -> dict[str, str]:
     """`report.json`, `report.md` and `report.png` in `output_dir`."""
     os.makedirs(output_dir, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in ("report.json", "report.md", "report.png")}
@@ -272,7 +272,7 @@ def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | N
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
     run = _configure_run(argv, settings, log)
-    # Through JSON as `write_report` stores it, so tuples and paths compare like the stored values.
+    # Through JSON as `write_toy_report` stores it, so tuples and paths compare like the stored values.
     wanted = json.loads(json.dumps(
         {k: v for k, v in run.recipe_record().items() if k not in _RUN_LOCATION_FIELDS}, default=str))
     settings_then = report.get("settings", {})
@@ -349,7 +349,7 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
         "figclip_validation": {str(seed): result.final_metrics for seed, result in results.items()},
         "timings": timings,
     })
-    paths = write_report(report, run.training_args.output_dir)
+    paths = write_toy_report(report, run.training_args.output_dir)
     write_item_tables(run.training_args.output_dir, base, runs)
     log(render_report(report, HEADLINE))
     log(f"Report written to {os.path.abspath(paths['report.json'])} (table: report.md, chart: report.png)")
