@@ -253,6 +253,7 @@ def _load_recipe_script(name: str):
     return module
 
 
+@pytest.mark.slow
 def test_verb_readout_separates_separable_features_and_not_noise():
     import torch
 
