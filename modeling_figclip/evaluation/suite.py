@@ -31,6 +31,7 @@ import yaml
 from .arguments import ARGUMENT_NAMES, TASKS, EvaluationArguments
 from .bootstrap import DEFAULT_RESAMPLES, difference_intervals
 from .references import references_for
+from .report import format_with_interval, grouped_bar_chart
 from .results import EvalResult
 
 Interval = list[float]
@@ -162,17 +163,6 @@ def _table_rows(results: Sequence[EvalResult]) -> list[tuple[str, str]]:
     return rows
 
 
-def _fmt(value: float | None, interval: Interval | None = None, signed: bool = False) -> str:
-    """`57.5 [55.1, 59.9]` (one decimal: the intervals show that more would be noise), `–` when missing."""
-    if value is None:
-        return "–"
-    number = f"{value:+.1f}" if signed else f"{value:.1f}"
-    if not interval:
-        return number
-    low, high = (f"{v:+.1f}" if signed else f"{v:.1f}" for v in interval)
-    return f"{number} [{low}, {high}]"
-
-
 def paired_differences(results: Sequence[EvalResult], model_names: Sequence[str]) -> dict[tuple[str, str], Interval]:
     """(task, metric) -> paired bootstrap interval of (last model − first model), where both runs kept their item
     tables, scored the same items and had the bootstrap switched on."""
@@ -241,16 +231,16 @@ def render_markdown(
         runs = [by_key.get((m, task)) for m in model_names]
         values = [run.metrics.get(metric) if run else None for run in runs]
         intervals = [run.confidence_intervals.get(metric) if run else None for run in runs]
-        cells = [task, metric + (" ↓" if is_rank_metric(metric) else ""), *map(_fmt, values, intervals)]
+        cells = [task, metric + (" ↓" if is_rank_metric(metric) else ""), *map(format_with_interval, values, intervals)]
         if len(model_names) >= 2:
             first, last = values[0], values[-1]
             delta = None if first is None or last is None else last - first
-            cells.append(_fmt(delta, differences.get((task, metric)), signed=True))
+            cells.append(format_with_interval(delta, differences.get((task, metric)), signed=True))
         if with_references:
             refs = []
             for ref in references_for(task, metric):
                 number = sources.setdefault(ref.source, len(sources) + 1)
-                refs.append(f"{_fmt(ref.value)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]")
+                refs.append(f"{format_with_interval(ref.value)} {ref.model}{'' if ref.verified else ' (unverified)'} [{number}]")
             cells.append("; ".join(refs) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
@@ -270,51 +260,31 @@ def render_chart(
 ) -> str | None:
     """Grouped bars (one group per percent metric, one bar per model) with 95 % confidence intervals as error bars
     and reference values as black markers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     rows = [row for row in _table_rows(results) if not is_rank_metric(row[1])]
     if not rows:
         return None
     by_key = {(r.model, r.task): r for r in results}
-    width = 0.8 / max(1, len(model_names))
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * max(1, len(model_names)) ** 0.5 + 2), 4.5))
-    for index, name in enumerate(model_names):
+    series = []
+    for name in model_names:
         runs = [by_key.get((name, t)) for t, _ in rows]
-        heights = np.array([run.metrics.get(m, np.nan) if run else np.nan for run, (_, m) in zip(runs, rows)])
+        heights = [run.metrics.get(m, float("nan")) if run else float("nan") for run, (_, m) in zip(runs, rows)]
         intervals = [run.confidence_intervals.get(m) if run else None for run, (_, m) in zip(runs, rows)]
-        errors = np.array(
-            [[h - i[0], i[1] - h] if i else [0.0, 0.0] for h, i in zip(heights, intervals)]
-        ).T.clip(min=0.0)
-        ax.bar(x - 0.4 + width * (index + 0.5), heights, width, yerr=errors, capsize=2, label=name)
-    if with_references:
+        series.append((name, heights, intervals))
+
+    def draw_references(axis, centres, width) -> None:
         labelled: set[bool] = set()
-        for position, (task, metric) in enumerate(rows):
+        for position, (task, metric) in zip(centres, rows):
             for ref in references_for(task, metric):
                 label = "published reference (not ours)" + ("" if ref.verified else ", unverified")
-                ax.plot(
-                    [position - 0.4, position + 0.4],
-                    [ref.value, ref.value],
-                    color="black",
-                    linewidth=1,
-                    linestyle="-" if ref.verified else "--",
-                    label=None if ref.verified in labelled else label,
-                )
+                axis.plot([position - 0.4, position + 0.4], [ref.value, ref.value], color="black", linewidth=1,
+                          linestyle="-" if ref.verified else "--", label=None if ref.verified in labelled else label)
                 labelled.add(ref.verified)
-    ax.set_xticks(x)
-    ax.set_xticklabels([f"{t}\n{m}" for t, m in rows], rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("%")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title("FiGCLIP evaluation suite")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+
+    return grouped_bar_chart(
+        path, [f"{t}\n{m}" for t, m in rows], series, "FiGCLIP evaluation suite",
+        decorate=draw_references if with_references else None,
+        figsize=(max(6.0, 0.9 * len(rows) * max(1, len(model_names)) ** 0.5 + 2), 4.5),
+    )  # fmt: skip
 
 
 def write_report(

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from modeling_figclip.evaluation.bootstrap import ItemTable, confidence_intervals, difference_intervals, mean_intervals
+from modeling_figclip.evaluation.report import format_with_interval, grouped_bar_chart
 
 NUM_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
@@ -111,13 +112,6 @@ def read_item_tables(output_dir: str) -> tuple[WorldScores, dict[int, WorldScore
 
 
 # ----------------------------------------------------------------------------------------------------------- rendering
-def fmt(value: float, interval: Sequence[float] | None = None, signed: bool = False) -> str:
-    """`57.5 [55.1, 59.9]`: one decimal, since the intervals show that the second is noise."""
-    spec = "+.1f" if signed else ".1f"
-    text = format(value, spec)
-    return f"{text} [{format(interval[0], spec)}, {format(interval[1], spec)}]" if interval else text
-
-
 def ordered_keys(report: Mapping[str, Any], headline: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(k for k in [*headline, *report["base"]] if k in report["base"]))
 
@@ -133,8 +127,8 @@ def render_report(report: Mapping[str, Any], headline: Sequence[str]) -> str:
     chance = report["settings"].get("chance", {})
     for key in ordered_keys(report, headline):
         base, figclip = report["base"][key], report["figclip"][key]
-        cells = [key, fmt(base, ci["base"].get(key)), fmt(figclip, ci["figclip"].get(key)),
-                 fmt(figclip - base, ci["figclip_minus_base"].get(key), signed=True)]
+        cells = [key, format_with_interval(base, ci["base"].get(key)), format_with_interval(figclip, ci["figclip"].get(key)),
+                 format_with_interval(figclip - base, ci["figclip_minus_base"].get(key), signed=True)]
         if several:
             spread = report["seed_spread"][key]
             cells.append(f"{spread['std']:.1f} ({spread['min']:.1f}–{spread['max']:.1f})")
@@ -147,37 +141,22 @@ def render_report(report: Mapping[str, Any], headline: Sequence[str]) -> str:
 def plot_report(report: Mapping[str, Any], headline: Sequence[str], path: str) -> str:
     """Grouped bars of base vs FiGCLIP per metric with 95 % intervals as error bars, each seed as a dot, chance as
     a dashed tick."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     keys = ordered_keys(report, headline)
-    xs = np.arange(len(keys))
-    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(keys)), 4))
-    for offset, model, label in ((-0.2, "base", "base CLIP"), (0.2, "figclip", "FiGCLIP")):
-        heights = np.array([report[model][k] for k in keys])
-        intervals = [report["ci95"][model].get(k) for k in keys]
-        errors = np.array([[h - i[0], i[1] - h] if i else [0.0, 0.0] for h, i in zip(heights, intervals)]).T
-        axis.bar(xs + offset, heights, width=0.4, yerr=errors.clip(min=0.0), capsize=3, label=label)
-    if len(report["seeds"]) > 1:
-        for seed_metrics in report["per_seed"].values():
-            axis.plot(xs + 0.2, [seed_metrics[k] for k in keys], "k.", markersize=4)
+    series = [(label, [report[model][k] for k in keys], [report["ci95"][model].get(k) for k in keys])
+              for model, label in (("base", "base CLIP"), ("figclip", "FiGCLIP"))]
+    several = len(report["seeds"]) > 1
     chance = report["settings"].get("chance", {})
-    for x, key in zip(xs, keys):
-        if key in chance:
-            axis.hlines(chance[key], x - 0.4, x + 0.4, colors="black", linestyles="dashed", linewidth=1)
-    axis.set_xticks(list(xs))
-    axis.set_xticklabels(keys, rotation=30, ha="right", fontsize=8)
-    axis.set_ylabel("%")
-    axis.set_ylim(0, 100)
-    axis.set_title("Toy world: base CLIP vs FiGCLIP (95% CI; dashed: chance" + ("; dots: seeds)" if len(
-        report["seeds"]) > 1 else ")"))
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+
+    def draw_seeds_and_chance(axis, centres, width) -> None:
+        if several:
+            for seed_metrics in report["per_seed"].values():
+                axis.plot(centres + width / 2, [seed_metrics[k] for k in keys], "k.", markersize=4)
+        for x, key in zip(centres, keys):
+            if key in chance:
+                axis.hlines(chance[key], x - 0.4, x + 0.4, colors="black", linestyles="dashed", linewidth=1)
+
+    title = "Toy world: base CLIP vs FiGCLIP (95% CI; dashed: chance" + ("; dots: seeds)" if several else ")")
+    return grouped_bar_chart(path, keys, series, title, decorate=draw_seeds_and_chance)
 
 
 def render_ablation_tables(
@@ -191,15 +170,15 @@ def render_ablation_tables(
     first = next(iter(reports.values()))
     keys = ordered_keys(first, headline)
     head = "| run | " + " | ".join(keys) + " |\n" + "|---" * (len(keys) + 1) + "|"
-    values = [head, "| base CLIP | " + " | ".join(fmt(first["base"][k], first["ci95"]["base"].get(k)) for k in keys)
+    values = [head, "| base CLIP | " + " | ".join(format_with_interval(first["base"][k], first["ci95"]["base"].get(k)) for k in keys)
               + " |"]
     deltas = [head]
     for name, report in reports.items():
         ci, several = report["ci95"], len(report["seeds"]) > 1
-        values.append(f"| {name} | " + " | ".join(fmt(report["figclip"][k], ci["figclip"].get(k)) for k in keys) + " |")
+        values.append(f"| {name} | " + " | ".join(format_with_interval(report["figclip"][k], ci["figclip"].get(k)) for k in keys) + " |")
         cells = []
         for k in keys:
-            cell = fmt(report["figclip"][k] - report["base"][k], ci["figclip_minus_base"].get(k), signed=True)
+            cell = format_with_interval(report["figclip"][k] - report["base"][k], ci["figclip_minus_base"].get(k), signed=True)
             cells.append(cell + (f" sd {report['seed_spread'][k]['std']:.1f}" if several else ""))
         deltas.append(f"| {name} | " + " | ".join(cells) + " |")
     seeds = sorted({len(r["seeds"]) for r in reports.values()})
@@ -211,7 +190,7 @@ def render_ablation_tables(
         full = reports.get("figclip")
         rows = [head]
         for name, intervals in versus_full.items():
-            cells = [fmt(reports[name]["figclip"][k] - full["figclip"][k], intervals.get(k), signed=True) for k in keys]
+            cells = [format_with_interval(reports[name]["figclip"][k] - full["figclip"][k], intervals.get(k), signed=True) for k in keys]
             rows.append(f"| {name} | " + " | ".join(cells) + " |")
         parts += ["", "Difference to the full FiGCLIP recipe, paired [95% CI]:", "\n".join(rows)]
     parts += ["", CI_METHOD]
