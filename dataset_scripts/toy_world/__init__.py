@@ -12,11 +12,11 @@ Entry points: `build_world(output_dir, WorldConfig(...))`, or ``python -m datase
 
 from .grammar import COLOURS, SCENES, SHAPES, SIZES, VERBS, ClipSpec, Entity, EventSpec, Verb, sample_clip
 from .render import render_clip
-from .text import natural_caption, pos_tagger, srl_prompt, web_caption, world_vocabulary
+from .text import natural_caption, pos_tagger, world_srl_prompt, web_caption, world_vocabulary
 from .world import WorldConfig, build_world, load_manifest, world_clips, world_fingerprint
 
 __all__ = [
     "COLOURS", "SCENES", "SHAPES", "SIZES", "VERBS", "ClipSpec", "Entity", "EventSpec", "Verb", "WorldConfig",
-    "build_world", "load_manifest", "natural_caption", "pos_tagger", "render_clip", "sample_clip", "srl_prompt",
+    "build_world", "load_manifest", "natural_caption", "pos_tagger", "render_clip", "sample_clip", "world_srl_prompt",
     "web_caption", "world_clips", "world_fingerprint", "world_vocabulary",
 ]

@@ -67,7 +67,7 @@ from .text import (
     natural_caption,
     pos_tagger,
     role_swapped_srl_prompt,
-    srl_prompt,
+    world_srl_prompt,
     verb_swapped_srl_prompt,
     web_caption,
 )
@@ -125,7 +125,7 @@ def role_swap_items(clips: Sequence[ClipSpec], natural: bool) -> list[dict]:
             if natural:
                 true, false = natural_caption(clip, event), natural_caption(clip, event, swap_roles=True)
             else:
-                true, false = srl_prompt(clip, event), role_swapped_srl_prompt(clip, event)
+                true, false = world_srl_prompt(clip, event), role_swapped_srl_prompt(clip, event)
             items.append(_vg_record(len(items), clip_index, event_index, clip, relation_name=_ing(event.verb_id),
                                     true_caption=true, false_caption=false, verb_id=event.verb_id))
     return items
@@ -161,7 +161,7 @@ def verb_replace_items(clips: Sequence[ClipSpec], seed: int) -> tuple[dict, dict
             meta = {"clip_id": clip.clip_id, "event": EVENT_NAMES[event_index], "verb_id": event.verb_id,
                     "negative_verb_id": other.verb_id}
             filename = image_name(clip_index, event_index)
-            srl[key] = {"filename": filename, "caption": srl_prompt(clip, event),
+            srl[key] = {"filename": filename, "caption": world_srl_prompt(clip, event),
                         "negative_caption": verb_swapped_srl_prompt(clip, event, other), **meta}
             natural[key] = {"filename": filename, "caption": natural_caption(clip, event),
                             "negative_caption": natural_caption(clip, event, verb=other), **meta}

@@ -98,7 +98,7 @@ def srl_prompt_from_roles(verb_lemma: str, roles: list[tuple[str, str]]) -> str:
     return join_prompt(verb_lemma, clauses)
 
 
-def srl_prompt(clip: ClipSpec, event: EventSpec) -> str:
+def world_srl_prompt(clip: ClipSpec, event: EventSpec) -> str:
     """The SRL prompt FiGCLIP trains on, for one event of the toy world."""
     return srl_prompt_from_roles(event.verb.lemma, event_args(clip, event))
 

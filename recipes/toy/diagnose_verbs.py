@@ -32,7 +32,7 @@ from dataset_scripts.toy_world import WorldConfig
 from dataset_scripts.toy_world.benchmarks import benchmark_frame_indices, verb_replace_items
 from dataset_scripts.toy_world.grammar import VERBS, ClipSpec
 from dataset_scripts.toy_world.render import render_clip
-from dataset_scripts.toy_world.text import role_swapped_srl_prompt, srl_prompt
+from dataset_scripts.toy_world.text import role_swapped_srl_prompt, world_srl_prompt
 from dataset_scripts.toy_world.world import load_manifest, split_clips
 from modeling_figclip.evaluation.encoders import ClipEncoder
 from modeling_figclip.evaluation.metrics import preference_correct
@@ -59,7 +59,7 @@ def text_similarity(encoder: ClipEncoder, clips: list[ClipSpec], seed: int) -> d
     """Mean and minimum cosine between each event's prompt and its verb-role swap / role swap."""
     items = list(verb_replace_items(clips, seed)[0].values())
     pairs = {"verb-role swap": [(item["caption"], item["negative_caption"]) for item in items]}
-    pairs["role swap"] = [(srl_prompt(clip, event), role_swapped_srl_prompt(clip, event))
+    pairs["role swap"] = [(world_srl_prompt(clip, event), role_swapped_srl_prompt(clip, event))
                           for clip in clips for event in clip.events if len(event.participants) == 2]
     result = {}
     for name, texts in pairs.items():

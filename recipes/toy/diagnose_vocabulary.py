@@ -36,7 +36,7 @@ from transformers import AutoTokenizer, CLIPModel
 
 from dataset_scripts.toy_world import WorldConfig
 from dataset_scripts.toy_world.grammar import ClipSpec
-from dataset_scripts.toy_world.text import event_args, natural_caption, srl_prompt, vidsitu_event, web_caption
+from dataset_scripts.toy_world.text import event_args, natural_caption, world_srl_prompt, vidsitu_event, web_caption
 from dataset_scripts.toy_world.world import PRETRAIN_DIRNAME, split_clips
 from dataset_scripts.vidsitu.prompts import no_template_prompt, verb_only_prompt
 from modeling_figclip.utils import to_embedding_tensor
@@ -52,7 +52,7 @@ def vocabulary_table(tokenizer, world_dir: str, config: WorldConfig) -> list[tup
     with open(os.path.join(world_dir, PRETRAIN_DIRNAME, "metadata.jsonl"), encoding="utf-8") as handle:
         web = collections.Counter(t for line in handle if line.strip() for t in tokenizer.tokenize(json.loads(line)["text"]))
     clips = split_clips(config, "train", config.num_train_clips)
-    prompts = collections.Counter(t for clip in clips for event in clip.events for t in tokenizer.tokenize(srl_prompt(clip, event)))
+    prompts = collections.Counter(t for clip in clips for event in clip.events for t in tokenizer.tokenize(world_srl_prompt(clip, event)))
     rows = [(token.removesuffix("</w>"), count, web.get(token, 0)) for token, count in prompts.items()]
     return sorted(rows, key=lambda row: (row[2], -row[1]))
 
@@ -83,7 +83,7 @@ def event_texts(config: WorldConfig) -> dict[str, Callable[[ClipSpec, int], str]
         "web_captions": lambda clip, i: web_caption(clip, rng, clip.events[i]),
         "web_captions_participants": lambda clip, i: web_caption(
             dataclasses.replace(clip, cast=clip.participants(clip.events[i])), rng, clip.events[i]),
-        "srl_prompts": lambda clip, i: srl_prompt(clip, clip.events[i]),
+        "srl_prompts": lambda clip, i: world_srl_prompt(clip, clip.events[i]),
         "no_template_prompts": lambda clip, i: no_template_prompt(record(clip, i)),
         "verb_only_prompts": lambda clip, i: verb_only_prompt(record(clip, i)),
         "natural_captions": lambda clip, i: natural_caption(clip, clip.events[i]),

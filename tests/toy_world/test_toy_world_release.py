@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import TINY_WORLD
 
-from dataset_scripts.toy_world import VERBS, build_world, srl_prompt, world_clips
+from dataset_scripts.toy_world import VERBS, build_world, world_srl_prompt, world_clips
 from dataset_scripts.toy_world.release import VIDEO_DIRNAME
 from dataset_scripts.toy_world.render import render_clip
 from dataset_scripts.toy_world.video import read_mp4
@@ -117,6 +117,6 @@ def test_vidsitu_builder_reads_the_release_strictly(tiny_world, tmp_path):
         assert len(dataset) == count
         row = dataset[0]
         clip = clips[row["clip_id"]]
-        assert [event["prompt"] for event in row["events"]] == [srl_prompt(clip, event) for event in clip.events]
+        assert [event["prompt"] for event in row["events"]] == [world_srl_prompt(clip, event) for event in clip.events]
         assert all(event["negative_prompts"] for event in row["events"])
         assert tuple(np.asarray(row["pixel_values_videos"]).shape) == (5, 4, 3, 64, 64)

@@ -6,7 +6,7 @@ from dataset_scripts.toy_world import world_clips, world_vocabulary
 from dataset_scripts.toy_world.benchmarks import order_records, verb_replace_items, web_retrieval_rows
 from dataset_scripts.toy_world.grammar import VERBS
 from dataset_scripts.toy_world.release import annotation
-from dataset_scripts.toy_world.text import natural_caption, pos_tagger, srl_prompt, verb_swapped_srl_prompt, web_caption
+from dataset_scripts.toy_world.text import natural_caption, pos_tagger, world_srl_prompt, verb_swapped_srl_prompt, web_caption
 from dataset_scripts.toy_world.world import WorldConfig
 from dataset_scripts.vidsitu import parse_event, srl_prompt as builder_srl_prompt
 from dataset_scripts.vidsitu.lexicon import VerbLexicon
@@ -22,7 +22,7 @@ def _texts():
     texts = []
     for clip in clips["pretrain"] + clips["benchmark"]:
         for event in clip.events:
-            texts += [(srl_prompt(clip, event), "prompt"), (natural_caption(clip, event, with_modifiers=True), "natural"),
+            texts += [(world_srl_prompt(clip, event), "prompt"), (natural_caption(clip, event, with_modifiers=True), "natural"),
                       (web_caption(clip, rng, event), "web")]
     srl, natural = verb_replace_items(clips["benchmark"], 0)
     texts += [(item["negative_caption"], "prompt") for item in list(srl.values()) + list(natural.values())]
@@ -34,7 +34,7 @@ def test_prompts_equal_the_builders():
     for clip in world_clips(CONFIG)["train"]:
         for name, raw in annotation(clip).items():
             event = clip.events[int(name[2:]) - 1]
-            assert srl_prompt(clip, event) == builder_srl_prompt(raw)
+            assert world_srl_prompt(clip, event) == builder_srl_prompt(raw)
 
 
 def test_verb_swaps_are_builder_negatives():
