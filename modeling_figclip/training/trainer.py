@@ -152,6 +152,31 @@ def _list_checkpoints(output_dir: str) -> list[str]:
     return [path for _, path in sorted(found)]
 
 
+@dataclass
+class _LoopState:
+    """Where the training loop is: steps, epoch, position in the epoch, running loss sums, the last evaluation."""
+
+    global_step: int = 0
+    epoch: int = 0
+    skip_batches: int = 0  # batches of `epoch` already consumed before a resume
+    batches_in_epoch: int = 0
+    running: dict[str, float] = field(default_factory=dict)
+    running_count: int = 0
+    last_eval: dict[str, float] = field(default_factory=dict)
+    last_eval_step: int = -1
+    stopped_early: bool = False
+
+    LOSS_NAMES = ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video")
+
+    def add_running(self, out) -> None:
+        """Add one batch's loss terms to the sums logged every `logging_steps`."""
+        for name in self.LOSS_NAMES:
+            value = getattr(out, name)
+            if value is not None:
+                self.running[name] = self.running.get(name, 0.0) + float(value.detach())
+        self.running_count += 1
+
+
 # ---------------------------------------------------------------------------------------------------------- trainer
 class FigClipTrainer:
     """Train FiGCLIP adapters; see the module docstring. Call `train()`."""
@@ -355,7 +380,7 @@ class FigClipTrainer:
             inputs = self._text_inputs(model, batch)
             out = self._forward(model, batch, inputs)
             batches += 1
-            for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
+            for name in _LoopState.LOSS_NAMES:
                 value = getattr(out, name)
                 if value is not None:
                     sums[name] = sums.get(name, 0.0) + float(value)
@@ -447,6 +472,27 @@ class FigClipTrainer:
 
     # ------------------------------------------------------------------ main loop
     def train(self) -> TrainResult:
+        """Set up, (resume,) run the epochs, evaluate and save; see the module docstring."""
+        accelerator = self.accelerator
+        model, train_loader, eval_loader = self._set_up()
+        model, optimizer, scheduler, train_loader, eval_loader, total_steps = self._prepare_optimisation(
+            model, train_loader, eval_loader
+        )
+        loop = self._restore_loop_state()
+        started = time.perf_counter()
+        progress = tqdm(total=total_steps, initial=loop.global_step, disable=not accelerator.is_local_main_process,
+                        desc="train")
+        model.train()
+        while loop.global_step < total_steps and not loop.stopped_early:
+            self._run_epoch(loop, model, optimizer, scheduler, train_loader, eval_loader, total_steps, progress)
+            if not loop.stopped_early:
+                loop.epoch += 1
+        progress.close()
+        accelerator.wait_for_everyone()
+        return self._finish(loop, model, eval_loader, started)
+
+    def _set_up(self):
+        """Model, processors, text cache and data loaders; the run configuration is written for the record."""
         accelerator, args = self.accelerator, self.args
         os.makedirs(args.output_dir, exist_ok=True)
         model, self.tokenizer, self.image_processor = self._load_model_and_processors()
@@ -456,10 +502,14 @@ class FigClipTrainer:
         if accelerator.is_main_process:
             self._write_run_config(args.output_dir)
             logger.info("Trainable parameters:\n%s", trainable_parameter_report(model).as_table())
+        return model, train_loader, eval_loader
 
-        trainable = [p for p in model.parameters() if p.requires_grad]
+    def _prepare_optimisation(self, model, train_loader, eval_loader):
+        """AdamW over the trainable parameters, the schedule, the checkpoint hooks and `accelerator.prepare`."""
+        accelerator, args = self.accelerator, self.args
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
-            trainable, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
+            self.trainable, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
             weight_decay=args.weight_decay,
         )
         steps_per_epoch = math.ceil(
@@ -481,98 +531,103 @@ class FigClipTrainer:
             model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
         if accelerator.is_main_process and accelerator.log_with:
             accelerator.init_trackers(args.run_name or "figclip", config={k: str(v) for k, v in self.identity.items()})
+        return model, optimizer, scheduler, train_loader, eval_loader, total_steps
 
-        global_step, start_epoch, skip_batches = 0, 0, 0
+    def _restore_loop_state(self) -> _LoopState:
+        """A fresh loop, or the one saved in the checkpoint being resumed (weights, optimizer, RNG and position)."""
+        loop = _LoopState()
         if self.checkpoint is not None:
-            accelerator.load_state(self.checkpoint)
+            self.accelerator.load_state(self.checkpoint)
             with open(os.path.join(self.checkpoint, TRAINER_STATE_FILE), encoding="utf-8") as handle:
                 state = json.load(handle)
-            global_step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+            loop.global_step, loop.epoch, loop.skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
             self.log_history = state.get("log_history", [])
-            logger.info("Resumed from %s at step %d (epoch %d, batch %d).", self.checkpoint, global_step, start_epoch, skip_batches)
+            logger.info("Resumed from %s at step %d (epoch %d, batch %d).", self.checkpoint, loop.global_step,
+                        loop.epoch, loop.skip_batches)
+        return loop
 
-        progress = tqdm(total=total_steps, initial=global_step, disable=not accelerator.is_local_main_process, desc="train")
-        model.train()
-        running: dict[str, float] = {}
-        running_count = 0
-        stopped_early = False
-        last_eval, last_eval_step = {}, -1
-        epoch = start_epoch
-        started = time.perf_counter()
-        while global_step < total_steps:
-            train_loader.set_epoch(epoch)
-            self.train_split.transform.set_epoch(epoch)  # new jitter times and, per_epoch, new negatives
-            cache_counts = (self.text_cache.hits, self.text_cache.misses)
-            loader = accelerator.skip_first_batches(train_loader, skip_batches) if skip_batches else train_loader
-            batches_in_epoch = skip_batches
-            skip_batches = 0
-            trained_batches = 0
-            for batch in loader:
-                if not self._usable(batch):
-                    batches_in_epoch += 1
-                    self.skips.batches_skipped += 1
-                    continue
-                trained_batches += 1
-                with accelerator.accumulate(model):
-                    out = self._forward(model, batch)
-                    accelerator.backward(out.loss)
-                    if accelerator.sync_gradients and args.max_grad_norm > 0:
-                        accelerator.clip_grad_norm_(trainable, args.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                batches_in_epoch += 1
-                for name in ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video"):
-                    value = getattr(out, name)
-                    if value is not None:
-                        running[name] = running.get(name, 0.0) + float(value.detach())
-                running_count += 1
-                if not accelerator.sync_gradients:
-                    continue
-                global_step += 1
-                progress.update(1)
-                if global_step % args.logging_steps == 0 or global_step == total_steps:
-                    metrics = {f"train_{k}": v / running_count for k, v in running.items()}
-                    metrics.update(learning_rate=scheduler.get_last_lr()[0], epoch=epoch + batches_in_epoch / len(train_loader))
-                    if self.use_text_cache:
-                        metrics["text_cache_size"] = len(self.text_cache)
-                    self._log(metrics, global_step)
-                    progress.set_postfix(loss=f"{metrics['train_loss']:.4f}")
-                    running, running_count = {}, 0
-                if eval_loader is not None and args.eval_steps > 0 and global_step % args.eval_steps == 0:
-                    last_eval = self.evaluate(model, eval_loader)
-                    last_eval_step = global_step
-                    self._log(last_eval, global_step)
-                if args.save_steps > 0 and global_step % args.save_steps == 0:
-                    self._save_checkpoint(global_step, epoch, batches_in_epoch)
-                if args.stop_after_steps is not None and global_step >= args.stop_after_steps:
-                    stopped_early = True
-                    break
-                if global_step >= total_steps:
-                    break
-            if self.use_text_cache:
-                self._log_text_cache_epoch(epoch, cache_counts, global_step)
-            if stopped_early:
+    def _run_epoch(self, loop, model, optimizer, scheduler, train_loader, eval_loader, total_steps, progress) -> None:
+        """One pass over the training loader (from the resumed position), stepping, logging, evaluating and
+        checkpointing as configured; stops early at `total_steps` or `stop_after_steps`."""
+        accelerator, args = self.accelerator, self.args
+        train_loader.set_epoch(loop.epoch)
+        self.train_split.transform.set_epoch(loop.epoch)  # new jitter times and, per_epoch, new negatives
+        cache_counts = (self.text_cache.hits, self.text_cache.misses)
+        loader = accelerator.skip_first_batches(train_loader, loop.skip_batches) if loop.skip_batches else train_loader
+        loop.batches_in_epoch, loop.skip_batches = loop.skip_batches, 0
+        trained_batches = 0
+        for batch in loader:
+            loop.batches_in_epoch += 1
+            if not self._usable(batch):
+                self.skips.batches_skipped += 1
+                continue
+            trained_batches += 1
+            out = self._training_step(model, optimizer, scheduler, batch)
+            loop.add_running(out)
+            if not accelerator.sync_gradients:
+                continue
+            loop.global_step += 1
+            progress.update(1)
+            self._after_step(loop, model, scheduler, train_loader, eval_loader, total_steps, progress)
+            if args.stop_after_steps is not None and loop.global_step >= args.stop_after_steps:
+                loop.stopped_early = True
                 break
-            if trained_batches == 0 and self.skips.batches_skipped:
-                raise TrainingSetupError(
-                    f"Every batch of epoch {epoch} was skipped: no clip of the training split could be decoded in "
-                    f"lenient mode ({format_training_skips(self.skips.as_dict())}). Check video_dir / frames_dir."
-                )
-            epoch += 1
-        progress.close()
-        accelerator.wait_for_everyone()
+            if loop.global_step >= total_steps:
+                break
+        if self.use_text_cache:
+            self._log_text_cache_epoch(loop.epoch, cache_counts, loop.global_step)
+        if not loop.stopped_early and trained_batches == 0 and self.skips.batches_skipped:
+            raise TrainingSetupError(
+                f"Every batch of epoch {loop.epoch} was skipped: no clip of the training split could be decoded in "
+                f"lenient mode ({format_training_skips(self.skips.as_dict())}). Check video_dir / frames_dir."
+            )
 
-        result = TrainResult(output_dir=args.output_dir, global_step=global_step, stopped_early=stopped_early)
+    def _training_step(self, model, optimizer, scheduler, batch):
+        """Forward, backward, clipping and the optimizer/scheduler step (under gradient accumulation)."""
+        accelerator, args = self.accelerator, self.args
+        with accelerator.accumulate(model):
+            out = self._forward(model, batch)
+            accelerator.backward(out.loss)
+            if accelerator.sync_gradients and args.max_grad_norm > 0:
+                accelerator.clip_grad_norm_(self.trainable, args.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+        return out
+
+    def _after_step(self, loop, model, scheduler, train_loader, eval_loader, total_steps, progress) -> None:
+        """Logging, evaluation and checkpoints due after optimizer step `loop.global_step`."""
+        args = self.args
+        if loop.global_step % args.logging_steps == 0 or loop.global_step == total_steps:
+            metrics = {f"train_{k}": v / loop.running_count for k, v in loop.running.items()}
+            metrics.update(learning_rate=scheduler.get_last_lr()[0],
+                           epoch=loop.epoch + loop.batches_in_epoch / len(train_loader))
+            if self.use_text_cache:
+                metrics["text_cache_size"] = len(self.text_cache)
+            self._log(metrics, loop.global_step)
+            progress.set_postfix(loss=f"{metrics['train_loss']:.4f}")
+            loop.running, loop.running_count = {}, 0
+        if eval_loader is not None and args.eval_steps > 0 and loop.global_step % args.eval_steps == 0:
+            loop.last_eval = self.evaluate(model, eval_loader)
+            loop.last_eval_step = loop.global_step
+            self._log(loop.last_eval, loop.global_step)
+        if args.save_steps > 0 and loop.global_step % args.save_steps == 0:
+            self._save_checkpoint(loop.global_step, loop.epoch, loop.batches_in_epoch)
+
+    def _finish(self, loop, model, eval_loader, started: float) -> TrainResult:
+        """Final evaluation (unless the last step just evaluated), adapter, card and results; nothing is saved
+        after `stop_after_steps`."""
+        accelerator, args = self.accelerator, self.args
+        result = TrainResult(output_dir=args.output_dir, global_step=loop.global_step, stopped_early=loop.stopped_early)
         self.lenient_report = self._lenient_report()
-        if stopped_early:
+        if loop.stopped_early:
             accelerator.end_training()
             return result
         if eval_loader is not None:
-            if last_eval_step != global_step:
-                last_eval = self.evaluate(model, eval_loader)
-                self._log(last_eval, global_step)
-            result.final_metrics = dict(last_eval)
+            if loop.last_eval_step != loop.global_step:
+                loop.last_eval = self.evaluate(model, eval_loader)
+                self._log(loop.last_eval, loop.global_step)
+            result.final_metrics = dict(loop.last_eval)
         result.final_metrics["train_runtime_s"] = round(time.perf_counter() - started, 2)
         self._save_final(model, result)
         accelerator.end_training()
