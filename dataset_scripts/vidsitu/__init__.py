@@ -25,7 +25,7 @@ from .prompts import (
 )
 from .reader import parse_annotation, parse_event, read_annotated_split
 from .schema import FEATURES, SPLITS, VidSituFormatError
-from .transforms import EpochNegatives, VidSituTransform, vidsitu_transform
+from .transforms import EpochNegatives, VidSituTransform, attach_transform, vidsitu_transform
 from .synthetic import (
     SyntheticRelease,
     default_frames_fn,
@@ -44,6 +44,7 @@ __all__ = [
     "NegativeSampler",
     "PreparedSplit",
     "VidSituTransform",
+    "attach_transform",
     "draw_negatives",
     "prepare_vidsitu",
     "vidsitu_transform",

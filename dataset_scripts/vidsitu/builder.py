@@ -21,7 +21,7 @@ Rows (one per clip) follow `schema.FEATURES`; every split has the same columns:
 
 Preparing a split reads and validates the annotation files and builds prompts and negatives (plain Python, a few
 seconds for VidSitu's 23.6k training clips). It never decodes video: frames are decoded on access by
-`VidSituFrameLoader`, attached with ``with_transform`` when ``video_dir`` or ``frames_dir`` is given.
+`VidSituFrameLoader`, attached with `transforms.attach_transform` when ``video_dir`` or ``frames_dir`` is given.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from .reader import (
     read_split_ids,
     resolve_annotations_dir,
 )
-from .transforms import EpochNegatives, VidSituTransform
+from .transforms import EpochNegatives, VidSituTransform, attach_transform
 from .schema import (
     ANNOTATED_SPLITS,
     FEATURES,
@@ -498,7 +498,7 @@ def load_vidsitu(
         split: ``train``, ``valid`` (alias ``validation``), ``testvb``, ``testsrl`` or ``testevrel``.
         video_dir: folder of trimmed ``{clip_id}.mp4`` clips, or
         frames_dir: folder of ``{clip_id}/{clip_id}_%06d.jpg`` frame folders (30 fps). With either, a lazy
-            `VidSituFrameLoader` is attached (``with_transform``) that adds ``pixel_values_videos``
+            `VidSituFrameLoader` is attached (`attach_transform`) that adds ``pixel_values_videos``
             ``(5, frames_per_event, 3, H, W)`` uint8 (channels first) and ``event_mask`` ``(5,)`` on access.
         frames_per_event: frames per 2 s event (paper: 4).
         num_negatives, negatives_seed, prompt_style, strict, lexicon, check_videos, probe_videos, tolerance_s:
@@ -549,7 +549,7 @@ def load_vidsitu(
         )
     dataset = prepared.dataset
     if negatives is not None or frames is not None:
-        dataset = dataset.with_transform(VidSituTransform(negatives, frames))
+        dataset = attach_transform(dataset, VidSituTransform(negatives, frames))
     if return_summary:
         return dataset, prepared.summary
     return dataset

@@ -1,14 +1,25 @@
-"""Row transforms applied on access (``dataset.with_transform``): fresh negatives every epoch, then frames.
+"""Row transforms applied on access: fresh negatives every epoch, then frames.
 
 `datasets` holds one transform per dataset; `VidSituTransform` chains ours and passes ``set_epoch`` to each, so a
-training loop has one object to tell the epoch to.
+training loop has one object to tell the epoch to. `attach_transform` installs it under its own format type
+(``"vidsitu"``): for the generic ``with_transform`` format, `datasets` formats whole rows even when one column is
+read (``dataset["clip_id"]``), which would decode every video of the split; under ``"vidsitu"`` a column read sees
+that column only, and the transforms run only on whole rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import datasets
+from datasets.formatting import CustomFormatter, _register_formatter
+
 from .negatives import NegativeSampler
+
+#: The format type `attach_transform` installs (a `CustomFormatter` registered under this name).
+FORMAT_TYPE = "vidsitu"
+#: Columns every prepared row has: the transforms run only on batches that carry them (whole rows).
+ROW_COLUMNS = ("clip_id", "events")
 
 
 class EpochNegatives:
@@ -58,12 +69,29 @@ class VidSituTransform:
                 transform.set_epoch(epoch)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        if not all(column in batch for column in ROW_COLUMNS):  # one column read: nothing to decode or draw
+            return batch
         for transform in self.transforms:
             batch = transform(batch)
         return batch
 
     def __repr__(self) -> str:
         return f"VidSituTransform({', '.join(map(repr, self.transforms))})"
+
+
+class VidSituFormatter(CustomFormatter):
+    """`datasets`' custom formatter under its own format type, so that reading one column selects that column
+    before formatting (`datasets` only does so for non-``"custom"`` types)."""
+
+
+_register_formatter(VidSituFormatter, FORMAT_TYPE)
+
+
+def attach_transform(dataset: datasets.Dataset, transform: VidSituTransform) -> datasets.Dataset:
+    """``dataset`` with ``transform`` applied on access to whole rows (``dataset[i]``, slices, a DataLoader), while
+    ``dataset["events"]`` or ``dataset["clip_id"]`` read the stored column without running it. Survives ``select``
+    and ``shuffle``; ``with_format(None)`` removes it."""
+    return dataset.with_format(FORMAT_TYPE, transform=transform)
 
 
 def vidsitu_transform(dataset) -> VidSituTransform | None:

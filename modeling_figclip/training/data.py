@@ -9,7 +9,7 @@ import datasets
 import numpy as np
 import torch
 
-from dataset_scripts.vidsitu import VidSituTransform, load_vidsitu, vidsitu_transform
+from dataset_scripts.vidsitu import VidSituTransform, attach_transform, load_vidsitu, vidsitu_transform
 
 from .arguments import DataArguments
 
@@ -71,7 +71,7 @@ def load_split(
         return_summary=True,
     )
     if data_args.frame_cache is not None:
-        dataset = dataset.with_transform(_with_frame_cache(dataset, data_args, image_processor, training, seed))
+        dataset = attach_transform(dataset, _with_frame_cache(dataset, data_args, image_processor, training, seed))
     if max_clips is not None:
         dataset = dataset.select(range(min(max_clips, len(dataset))))  # keeps the transform
     return VidSituSplit(dataset, vidsitu_transform(dataset), skipped)
@@ -94,12 +94,6 @@ def _with_frame_cache(dataset, data_args: DataArguments, image_processor, traini
     frames.check_processor(image_processor)
     existing = vidsitu_transform(dataset)
     return VidSituTransform(*(existing.transforms if existing is not None else []), frames)
-
-
-def text_rows(dataset: datasets.Dataset) -> datasets.Dataset:
-    """The same rows without the on-access transform: reading their text columns decodes nothing (with a custom
-    transform, `datasets` formats whole rows even when one column is read)."""
-    return dataset.with_format(None)
 
 
 def collate_clips(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from ..preflight import (
 from ..processing_figclip import FigClipProcessor
 from ..tokenization_utils import check_tokenizer
 from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
-from .data import VidSituSplit, collate_clips, load_split, text_rows
+from .data import VidSituSplit, collate_clips, load_split
 from .skips import TrainingSkips, format_preparation_summary, format_training_skips, no_events_anywhere
 from .text_cache import TextEmbeddingCache, cached_text_inputs
 
@@ -360,7 +360,7 @@ class FigClipTrainer:
         unwrapped = accelerator.unwrap_model(model)
         was_training = model.training
         model.eval()
-        prompts = sorted({e["prompt"] for row in text_rows(self.eval_split.dataset)["events"] for e in row})
+        prompts = sorted({e["prompt"] for row in self.eval_split.dataset["events"] for e in row})  # decodes nothing
         prompt_index = {p: i for i, p in enumerate(prompts)}
         if self.use_text_cache:
             self.text_cache.fill(unwrapped, prompts, count=False)

@@ -198,9 +198,18 @@ def test_image_transform_hook(release, cache_dir):
 
 
 def test_text_columns_never_decode(release, cache_dir, monkeypatch):
-    dataset = load_vidsitu(release.root, "train", video_dir=release.video_dir, cache_dir=cache_dir)
-    monkeypatch.setattr(VidSituFrameLoader, "load", lambda *args: pytest.fail("decoded video"))
-    assert len(dataset["events"]) == 6 and len(dataset["clip_id"]) == 6
+    dataset = load_vidsitu(release.root, "train", video_dir=release.video_dir, cache_dir=cache_dir,
+                           negative_sampling="per_epoch")
+    decoded = []
+    original = VidSituFrameLoader._try_decode
+    monkeypatch.setattr(VidSituFrameLoader, "_try_decode", lambda self, *args: decoded.append(args) or original(self, *args))
+    # Reading (and iterating) one column reads that column: no video is decoded, stored values come back.
+    assert list(dataset["clip_id"]) == release.split_ids["train"]
+    assert [len(events) for events in dataset["events"]] == [5] * 6
+    assert list(dataset.select([1, 0])["clip_id"]) == release.split_ids["train"][1::-1]
+    assert decoded == []
+    # Whole rows still get their frames.
+    assert dataset[0]["pixel_values_videos"].shape[:2] == (5, 4) and len(decoded) == 1
 
 
 def test_no_decoding_when_not_asked(release, cache_dir):
