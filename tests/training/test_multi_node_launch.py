@@ -79,5 +79,5 @@ def test_fsdp_still_refuses_clips_scalar_logit_scale(free_port):
     lines = [line for line in result.stdout.splitlines() if line.startswith("FSDP")]
     assert len(lines) == 2 and all("refuses" in line and "scalar parameters" in line for line in lines), (
         "torch FSDP now accepts CLIP's 0-d logit_scale: an FSDP accelerate config could ship again "
-        f"(see README, Training on VidSitu). Probe said: {lines}"
+        f"(see recipes/README.md, Training on VidSitu). Probe said: {lines}"
     )
