@@ -35,35 +35,46 @@ def shard(inputs, start, stop):
     return {k: v[start:stop] for k, v in inputs.items()}
 
 
-def worker(rank, world_size, init_file, result_dir, splits):
+def masked_batch():
+    inputs = make_batch(tiny_tokenizer())
+    inputs["event_mask"] = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 1, 1]], dtype=torch.bool)
+    return inputs
+
+
+def rank_inputs(case: str, rank: int) -> dict:
+    """This rank's share of a test case's global batch."""
+    if case == "uneven":  # 2 videos on rank 0, 1 on rank 1
+        return shard(masked_batch(), *[(0, 2), (2, 3)][rank])
+    return padded_inputs(tiny_tokenizer(), [(0, 1), (2,)][rank])  # "padding": each rank tokenizes its own share
+
+
+def worker(rank, world_size, init_file, result_dir, case):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
     torch.set_num_threads(1)
     try:
-        inputs = make_batch(tiny_tokenizer())
-        inputs["event_mask"] = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 1, 1]], dtype=torch.bool)
         model = torch.nn.parallel.DistributedDataParallel(build_model().train())
-        terms, grads = loss_and_grads(model, shard(inputs, *splits[rank]))
+        terms, grads = loss_and_grads(model, rank_inputs(case, rank))
         torch.save({"terms": terms, "grads": {n.removeprefix("module."): g for n, g in grads.items()}},
-                   os.path.join(result_dir, f"rank{rank}.pt"))
+                   os.path.join(result_dir, f"{case}_rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
 
 
-@pytest.mark.distributed
-def test_two_process_loss_and_gradients_equal_single_process(tmp_path):
-    splits = [(0, 2), (2, 3)]  # uneven local batches: 2 videos on rank 0, 1 on rank 1
-    inputs = make_batch(tiny_tokenizer())
-    inputs["event_mask"] = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 1, 1]], dtype=torch.bool)
-    expected_terms, expected_grads = loss_and_grads(build_model().train(), inputs)
-
-    mp.spawn(worker, args=(2, str(tmp_path / "init"), str(tmp_path), splits), nprocs=2, join=True)
+def assert_every_rank_matches(tmp_path, case, expected_terms, expected_grads) -> None:
+    mp.spawn(worker, args=(2, str(tmp_path / "init"), str(tmp_path), case), nprocs=2, join=True)
     for rank in range(2):
-        result = torch.load(tmp_path / f"rank{rank}.pt")
+        result = torch.load(tmp_path / f"{case}_rank{rank}.pt")
         for name, value in expected_terms.items():
             assert result["terms"][name] == pytest.approx(value, rel=1e-5), (rank, name)
         assert result["grads"].keys() == expected_grads.keys()
         for name, grad in expected_grads.items():
             torch.testing.assert_close(result["grads"][name], grad, atol=1e-6, rtol=1e-4, msg=name)
+
+
+@pytest.mark.distributed
+def test_two_process_loss_and_gradients_equal_single_process(tmp_path):
+    expected_terms, expected_grads = loss_and_grads(build_model().train(), masked_batch())
+    assert_every_rank_matches(tmp_path, "uneven", expected_terms, expected_grads)
 
 
 # Video 2's first prompt repeats video 0's second prompt, and rank 1's texts are much shorter than rank 0's: each rank
@@ -95,19 +106,6 @@ def padded_inputs(tokenizer, videos):
     )
 
 
-def padding_worker(rank, world_size, init_file, result_dir):
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
-    torch.set_num_threads(1)
-    try:
-        inputs = padded_inputs(tiny_tokenizer(), [(0, 1), (2,)][rank])
-        model = torch.nn.parallel.DistributedDataParallel(build_model().train())
-        terms, grads = loss_and_grads(model, inputs)
-        torch.save({"terms": terms, "grads": {n.removeprefix("module."): g for n, g in grads.items()}},
-                   os.path.join(result_dir, f"padding_rank{rank}.pt"))
-    finally:
-        dist.destroy_process_group()
-
-
 @pytest.mark.distributed
 def test_two_processes_with_per_rank_padding_equal_single_process(tmp_path):
     tokenizer = tiny_tokenizer()
@@ -118,11 +116,4 @@ def test_two_processes_with_per_rank_padding_equal_single_process(tmp_path):
     with torch.no_grad():
         out = model(**inputs)
     assert torch.isinf(out.logits_clip_event[1, 6])  # the repeated prompt is masked across videos
-
-    mp.spawn(padding_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
-    for rank in range(2):
-        result = torch.load(tmp_path / f"padding_rank{rank}.pt")
-        for name, value in expected_terms.items():
-            assert result["terms"][name] == pytest.approx(value, rel=1e-5), (rank, name)
-        for name, grad in expected_grads.items():
-            torch.testing.assert_close(result["grads"][name], grad, atol=1e-6, rtol=1e-4, msg=name)
+    assert_every_rank_matches(tmp_path, "padding", expected_terms, expected_grads)
