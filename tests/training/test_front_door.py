@@ -12,7 +12,7 @@ from accelerate.tracking import get_available_trackers
 from accelerate.utils import LoggerType
 from transformers import SchedulerType, get_scheduler
 
-from conftest import small_run_args
+from training_assets import small_run_args
 from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
 from dataset_scripts.vidsitu.schema import ANNOTATED_SPLITS
 from modeling_figclip import LORA_TARGETS, preflight

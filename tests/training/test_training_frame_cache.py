@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import small_run_args
+from training_assets import small_run_args
 from dataset_scripts.vidsitu.frame_cache import build_frame_cache, list_split_clip_ids, load_image_processor
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

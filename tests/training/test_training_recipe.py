@@ -11,7 +11,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from conftest import small_run_args
+from training_assets import small_run_args
 from modeling_figclip import FigClipModel
 from modeling_figclip.training.hub import files_to_upload, push_run_to_hub
 
