@@ -1,13 +1,9 @@
 """Fixtures for the toy-world tests: one tiny world, built once per session (about two seconds)."""
 
 import pytest
+from toy_world_fixtures import TINY_WORLD
 
-from dataset_scripts.toy_world import WorldConfig, build_world
-
-TINY_WORLD = WorldConfig(
-    seed=3, num_pretrain_clips=8, pretrain_frames_per_event=1, num_train_clips=4, num_valid_clips=3,
-    num_benchmark_clips=6, num_workers=1,
-)
+from dataset_scripts.toy_world import build_world
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import json
 import os
 
-from conftest import TINY_WORLD
+from toy_world_fixtures import TINY_WORLD
 
 from dataset_scripts.benchmarks.aro import load_order, load_vg, vg_relation_excluded
 from dataset_scripts.benchmarks.perturbations import TextShuffler, load_pos_tagger

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import TINY_WORLD
+from toy_world_fixtures import TINY_WORLD
 
 from dataset_scripts.toy_world import VERBS, build_world, world_srl_prompt, world_clips
 from dataset_scripts.toy_world.release import VIDEO_DIRNAME
