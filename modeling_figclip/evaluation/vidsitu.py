@@ -242,7 +242,6 @@ def _predictions_path(args: EvaluationArguments) -> str | None:
 
 def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, model_name: str) -> EvalResult:
     """Verb prediction on `--vidsitu_split` (default valid): `Acc@1`, `Acc@5`, `Rec@5` + leaderboard predictions."""
-    from dataset_scripts.vidsitu.prompts import verb_only_prompt
     from dataset_scripts.vidsitu.schema import ANNOTATED_SPLITS, canonical_split
 
     skip_log = SkipLog(args.skip_missing)
@@ -266,49 +265,15 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
     event_embeds = eval_videos.events[[eval_videos.rows[clip_id_of(c)] for c in eval_clips]]  # (n, 5, D)
     flat = event_embeds.reshape(-1, event_embeds.shape[-1])
 
-    probe_info: dict[str, Any] = {}
     if args.probe == "none":
-        prompts = [verb_only_prompt(lemma) for lemma in lemmas]
-        text = encoder.encode_texts(prompts, "verb prompts").lookup(prompts)
-        logit_scale = float(getattr(encoder.model, "logit_scale", torch.tensor(np.log(100.0))).detach().exp())
-        scores = torch.softmax(logit_scale * flat @ text.T, dim=-1)
-        method = "zero-shot: cosine(event embedding, 'In this photo, the action is {lemma}') per VerbID"
+        scores, method, probe_info = _zero_shot_verb_scores(encoder, flat, lemmas), ZERO_SHOT_METHOD, {}
     else:
-        if not train_clips:
-            raise BenchmarkDataError(
-                f"--probe {args.probe} needs the train split (vsann_train_lb.json) in {annotations_dir}."
-            )
-        train_clips, train_videos = encode_clips(encoder, train_clips, frames, args, train_log, "VidSitu train clips")
-        class_of = {v: i for i, v in enumerate(verb_ids)}
-        train_embeds = train_videos.events[[train_videos.rows[c.clip_id] for c in train_clips]]
-        labels = torch.tensor([class_of[e["verb_id"]] for c in train_clips for e in c.events])
-        probe, losses = train_probe(
-            train_embeds.reshape(-1, train_embeds.shape[-1]), labels, len(verb_ids), args, encoder.device
+        scores, probe_info = _probe_verb_scores(
+            encoder, flat, verb_ids, train_clips, frames, args, train_log, annotations_dir
         )
-        with torch.no_grad():
-            scores = torch.softmax(probe(flat.to(encoder.device)).float().cpu(), dim=-1)
         method = f"{args.probe} probe on frozen event embeddings, trained on train"
-        probe_info = {
-            "train_clips": len(train_clips),
-            "train_events": len(labels),
-            "first_epoch_loss": losses[0],
-            "final_loss": losses[-1],
-            "epochs": args.probe_epochs,
-            "lr": args.probe_lr,
-            "weight_decay": args.probe_weight_decay,
-            "train_skipped": train_log.count,
-        }
 
-    top_verbs, top_scores = M.topk_labels(scores, verb_ids, k=5)
-    per_clip_verbs = [top_verbs[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
-    per_clip_scores = [top_scores[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(eval_clips))]
-    predictions = leaderboard_predictions(
-        [ann_index[clip_id_of(c)] for c in eval_clips], per_clip_verbs, per_clip_scores
-    )
-    predictions_path = _predictions_path(args)
-    if predictions_path:
-        write_predictions(predictions_path, predictions)
-
+    predictions_path = _write_leaderboard_file(args, scores, verb_ids, [ann_index[clip_id_of(c)] for c in eval_clips])
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {}
     tables: list = []
@@ -347,3 +312,57 @@ def evaluate_vidsitu_verbs(encoder: ClipEncoder, args: EvaluationArguments, mode
         details={**details, "num_events": len(eval_clips) * NUM_EVENTS, **skip_details(skip_log)},
         item_tables=tables,
     )
+
+
+ZERO_SHOT_METHOD = "zero-shot: cosine(event embedding, 'In this photo, the action is {lemma}') per VerbID"
+
+
+def _zero_shot_verb_scores(encoder: ClipEncoder, event_embeds: torch.Tensor, lemmas: list[str]) -> torch.Tensor:
+    """Softmax over the verb vocabulary of logit_scale x cosine(event, verb-only prompt of each VerbID's lemma)."""
+    from dataset_scripts.vidsitu.prompts import verb_only_prompt
+
+    prompts = [verb_only_prompt(lemma) for lemma in lemmas]
+    text = encoder.encode_texts(prompts, "verb prompts").lookup(prompts)
+    logit_scale = float(getattr(encoder.model, "logit_scale", torch.tensor(np.log(100.0))).detach().exp())
+    return torch.softmax(logit_scale * event_embeds @ text.T, dim=-1)
+
+
+def _probe_verb_scores(
+    encoder: ClipEncoder, event_embeds: torch.Tensor, verb_ids: list[str], train_clips: list, frames: ClipFrames,
+    args: EvaluationArguments, train_log: SkipLog, annotations_dir: str,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Train the probe on the train split's frozen event embeddings; its softmax scores on `event_embeds` and the
+    probe's record (sizes, losses, hyper-parameters)."""
+    if not train_clips:
+        raise BenchmarkDataError(f"--probe {args.probe} needs the train split (vsann_train_lb.json) in {annotations_dir}.")
+    train_clips, train_videos = encode_clips(encoder, train_clips, frames, args, train_log, "VidSitu train clips")
+    class_of = {v: i for i, v in enumerate(verb_ids)}
+    train_embeds = train_videos.events[[train_videos.rows[c.clip_id] for c in train_clips]]
+    labels = torch.tensor([class_of[e["verb_id"]] for c in train_clips for e in c.events])
+    probe, losses = train_probe(train_embeds.reshape(-1, train_embeds.shape[-1]), labels, len(verb_ids), args,
+                                encoder.device)
+    with torch.no_grad():
+        scores = torch.softmax(probe(event_embeds.to(encoder.device)).float().cpu(), dim=-1)
+    return scores, {
+        "train_clips": len(train_clips),
+        "train_events": len(labels),
+        "first_epoch_loss": losses[0],
+        "final_loss": losses[-1],
+        "epochs": args.probe_epochs,
+        "lr": args.probe_lr,
+        "weight_decay": args.probe_weight_decay,
+        "train_skipped": train_log.count,
+    }
+
+
+def _write_leaderboard_file(
+    args: EvaluationArguments, scores: torch.Tensor, verb_ids: list[str], ann_indices: list[int]
+) -> str | None:
+    """Each event's top-5 VerbIDs in the leaderboard format, written where `--predictions_file` says (or None)."""
+    top_verbs, top_scores = M.topk_labels(scores, verb_ids, k=5)
+    per_clip_verbs = [top_verbs[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(ann_indices))]
+    per_clip_scores = [top_scores[i * NUM_EVENTS : (i + 1) * NUM_EVENTS] for i in range(len(ann_indices))]
+    path = _predictions_path(args)
+    if path:
+        write_predictions(path, leaderboard_predictions(ann_indices, per_clip_verbs, per_clip_scores))
+    return path
