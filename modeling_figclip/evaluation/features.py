@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -113,51 +114,91 @@ def write_features(output_dir: str, keys: list[str], videos: VideoEmbeddings, fm
     return entries
 
 
+@dataclass
+class _ClipSource:
+    """Which clips to encode and how: ids, what the loader takes, frames per clip, events, and a record."""
+
+    keys: list[str]
+    paths: list[str]
+    load: Any
+    num_frames: int
+    events: int
+    record: dict[str, Any]
+
+
 def extract_features(encoder: ClipEncoder, args: EvaluationArguments, model_name: str) -> EvalResult:
     """Extract and write the embeddings (see the module docstring); the result records where they went."""
     if not args.output_dir:
         raise ValueError("extract_features needs --output_dir (where the .npy/.safetensors files and index.json go).")
     skip_log = SkipLog(args.skip_missing)
-    if _is_vidsitu(args.data_dir):
-        from dataset_scripts.vidsitu.schema import canonical_split
-
-        from .vidsitu import NUM_EVENTS, ClipFrames, annotation_index, clip_id_of, read_split, resolve_video_source
-
-        split = canonical_split(args.vidsitu_split)
-        annotations_dir, _ = annotation_index(args.data_dir, split)
-        video_dir, frames_dir = resolve_video_source(args)
-        keys = [clip_id_of(c) for c in read_split(annotations_dir, split, skip_log)]
-        keys = keys[: args.max_items] if args.max_items else keys
-        load, num_frames, events = (
-            ClipFrames(video_dir, frames_dir, args.frames_per_event),
-            NUM_EVENTS * args.frames_per_event,
-            NUM_EVENTS,
-        )
-        source = {"source": "vidsitu", "split": split, "video_dir": video_dir, "frames_dir": frames_dir}
-        paths = keys
-    else:
-        keys, paths, video_dir = _generic_videos(args, skip_log)
-        keys, paths = (keys[: args.max_items], paths[: args.max_items]) if args.max_items else (keys, paths)
-        num_frames = args.num_frames or DEFAULT_GENERIC_FRAMES
-        if num_frames % args.frames_per_event:
-            raise ValueError(
-                f"--num_frames {num_frames} must be a multiple of --frames_per_event "
-                f"{args.frames_per_event} (frames are grouped into equal events)."
-            )
-        load, events = partial(read_video_frames, num_frames=num_frames), num_frames // args.frames_per_event
-        source = {"source": "video folder", "video_dir": video_dir, "frame_sampling": "uniform segment centres"}
-    path_to_key = dict(zip(paths, keys))
+    clips = _vidsitu_clips(args, skip_log) if _is_vidsitu(args.data_dir) else _folder_clips(args, skip_log)
+    path_to_key = dict(zip(clips.paths, clips.keys))
     videos = encoder.encode_videos(
-        paths, load, num_frames, use_contextualizer=args.use_contextualizer, events=events, desc="clips"
-    )
+        clips.paths, clips.load, clips.num_frames, use_contextualizer=args.use_contextualizer, events=clips.events,
+        desc="clips",
+    )  # fmt: skip
     for path, reason in videos.failures.items():
         skip_log.reasons.append(f"clip {path_to_key[path]}: {reason}")
-    kept = [(key, path) for key, path in zip(keys, paths) if path not in videos.failures]
+    kept = [key for key, path in zip(clips.keys, clips.paths) if path not in videos.failures]
     if not kept:
         raise BenchmarkDataError("extract_features: no clip could be encoded.")
     videos.rows = {path_to_key[path]: row for path, row in videos.rows.items()}
-    entries = write_features(args.output_dir, [key for key, _ in kept], videos, args.features_format)
+    entries = write_features(args.output_dir, kept, videos, args.features_format)
     levels = _levels(videos)
+    index_path = _write_index(args, model_name, clips, levels, entries)
+    return EvalResult(
+        task="extract_features",
+        model=model_name,
+        metrics={},
+        num_items=len(entries),
+        settings=base_settings(
+            args,
+            output_dir=args.output_dir,
+            index_file=index_path,
+            format=args.features_format,
+            levels=list(levels),
+            num_frames=clips.num_frames,
+            events=clips.events,
+            **clips.record,
+        ),
+        num_skipped=skip_log.count,
+        details=skip_details(skip_log),
+    )
+
+
+def _vidsitu_clips(args: EvaluationArguments, skip_log: SkipLog) -> _ClipSource:
+    """The clips of a VidSitu split, 5 events of `frames_per_event` frames each (the training sampling)."""
+    from dataset_scripts.vidsitu.schema import canonical_split
+
+    from .vidsitu import NUM_EVENTS, ClipFrames, annotation_index, clip_id_of, read_split, resolve_video_source
+
+    split = canonical_split(args.vidsitu_split)
+    annotations_dir, _ = annotation_index(args.data_dir, split)
+    video_dir, frames_dir = resolve_video_source(args)
+    keys = [clip_id_of(c) for c in read_split(annotations_dir, split, skip_log)]
+    keys = keys[: args.max_items] if args.max_items else keys
+    record = {"source": "vidsitu", "split": split, "video_dir": video_dir, "frames_dir": frames_dir}
+    return _ClipSource(keys, keys, ClipFrames(video_dir, frames_dir, args.frames_per_event),
+                       NUM_EVENTS * args.frames_per_event, NUM_EVENTS, record)
+
+
+def _folder_clips(args: EvaluationArguments, skip_log: SkipLog) -> _ClipSource:
+    """The videos of a folder, `num_frames` uniform segment centres grouped into equal events."""
+    keys, paths, video_dir = _generic_videos(args, skip_log)
+    keys, paths = (keys[: args.max_items], paths[: args.max_items]) if args.max_items else (keys, paths)
+    num_frames = args.num_frames or DEFAULT_GENERIC_FRAMES
+    if num_frames % args.frames_per_event:
+        raise ValueError(
+            f"--num_frames {num_frames} must be a multiple of --frames_per_event "
+            f"{args.frames_per_event} (frames are grouped into equal events)."
+        )
+    record = {"source": "video folder", "video_dir": video_dir, "frame_sampling": "uniform segment centres"}
+    return _ClipSource(keys, paths, partial(read_video_frames, num_frames=num_frames), num_frames,
+                       num_frames // args.frames_per_event, record)
+
+
+def _write_index(args: EvaluationArguments, model_name: str, clips: _ClipSource, levels: dict, entries: list) -> str:
+    """`index.json`: model, format, each level's shape per clip, events, settings and the clips' files."""
     index = {
         "model": model_name,
         "format": args.features_format,
@@ -170,29 +211,12 @@ def extract_features(encoder: ClipEncoder, args: EvaluationArguments, model_name
             for name, t in levels.items()
         },
         "normalized": True,
-        "events": events,
-        "frames_per_event": num_frames // events,
-        "settings": {**source, "use_contextualizer": args.use_contextualizer},
+        "events": clips.events,
+        "frames_per_event": clips.num_frames // clips.events,
+        "settings": {**clips.record, "use_contextualizer": args.use_contextualizer},
         "clips": entries,
     }
     index_path = os.path.join(args.output_dir, "index.json")
     with open(index_path, "w", encoding="utf-8") as handle:
         json.dump(index, handle, indent=1)
-    return EvalResult(
-        task="extract_features",
-        model=model_name,
-        metrics={},
-        num_items=len(entries),
-        settings=base_settings(
-            args,
-            output_dir=args.output_dir,
-            index_file=index_path,
-            format=args.features_format,
-            levels=list(levels),
-            num_frames=num_frames,
-            events=events,
-            **source,
-        ),
-        num_skipped=skip_log.count,
-        details=skip_details(skip_log),
-    )
+    return index_path
