@@ -179,6 +179,12 @@ class DataArguments:
     max_train_clips: int | None = field(default=None, metadata={"help": "Use only the first N training clips."})
     max_eval_clips: int | None = field(default=None, metadata={"help": "Use only the first N evaluation clips."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "Decoding workers per process."})
+    dataloader_pin_memory: bool = field(
+        default=True, metadata={"help": "Page-locked batches, for faster host-to-GPU copies (ignored without CUDA)."}
+    )
+    dataloader_prefetch_factor: int | None = field(
+        default=None, metadata={"help": "Batches each worker prepares ahead (torch's default, 2, when unset)."}
+    )
     decode_clip_threads: int = field(
         default=1, metadata={"help": "Threads decoding a batch's clips in the loading process (PyAV releases the GIL): "
                                      "uses idle cores when dataloader_num_workers is 0. Same frames as 1."}
@@ -204,6 +210,7 @@ class DataArguments:
         check_at_least("frames_per_event", self.frames_per_event, 1)
         check_at_least("max_train_clips", self.max_train_clips, 1)
         check_at_least("max_eval_clips", self.max_eval_clips, 1)
+        check_at_least("dataloader_prefetch_factor", self.dataloader_prefetch_factor, 1)
 
 
 @dataclass

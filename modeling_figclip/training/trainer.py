@@ -271,11 +271,7 @@ class FigClipTrainer:
             data_args, self.vidsitu_dir, data_args.train_split, image_processor, True, args.seed, data_args.max_train_clips
         )
         check_split_has_clips(self.train_split, "--train_split")
-        train_loader = DataLoader(
-            self.train_split.dataset, batch_size=args.per_device_train_batch_size, shuffle=True,
-            collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers, drop_last=False,
-            generator=torch.Generator().manual_seed(args.seed),
-        )
+        train_loader = self._loader(self.train_split, args.per_device_train_batch_size, shuffle=True)
         eval_loader = None
         self.eval_split = None
         if data_args.eval_split:
@@ -283,12 +279,21 @@ class FigClipTrainer:
                 data_args, self.vidsitu_dir, data_args.eval_split, image_processor, False, args.seed, data_args.max_eval_clips
             )
             check_split_has_clips(self.eval_split, "--eval_split")
-            eval_loader = DataLoader(
-                self.eval_split.dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
-                collate_fn=collate_clips, num_workers=data_args.dataloader_num_workers,
-            )
+            eval_loader = self._loader(self.eval_split, args.per_device_eval_batch_size, shuffle=False)
         self._report_preparation()
         return train_loader, eval_loader
+
+    def _loader(self, split: VidSituSplit, batch_size: int, shuffle: bool) -> DataLoader:
+        """A DataLoader over a split. Workers are never persistent: the epoch's jitter times and fresh negatives live
+        in the split's transform, which a persistent worker would keep from its first epoch."""
+        data_args = self.data_args
+        workers = data_args.dataloader_num_workers
+        return DataLoader(
+            split.dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate_clips, num_workers=workers,
+            drop_last=False, generator=torch.Generator().manual_seed(self.args.seed) if shuffle else None,
+            pin_memory=data_args.dataloader_pin_memory and torch.cuda.is_available(),
+            prefetch_factor=data_args.dataloader_prefetch_factor if workers > 0 else None, persistent_workers=False,
+        )  # fmt: skip
 
     def _report_preparation(self) -> None:
         """Print what preparing the splits left out (lenient mode, empty role values), at every run: the summary is
