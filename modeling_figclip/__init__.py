@@ -15,6 +15,7 @@ from .adapters import (
     load_figclip_adapters,
     merge_figclip_adapters,
     save_figclip_adapters,
+    set_adapter_scale,
     to_clip_model,
     trainable_parameter_report,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "load_figclip_adapters",
     "merge_figclip_adapters",
     "save_figclip_adapters",
+    "set_adapter_scale",
     "to_clip_model",
     "trainable_parameter_report",
 ]

@@ -11,6 +11,13 @@ Contextualizer, so `save_pretrained` writes everything a FiGCLIP checkpoint adds
 
 `merge_figclip_adapters` folds LoRA into the weights; `to_clip_model` then drops the contextualiser and returns a
 plain `CLIPModel` for consumers that know nothing of FiGCLIP (its image embeddings equal the adapted model's).
+
+`set_adapter_scale(model, α)` interpolates between the base model (α = 0) and the adapter as trained (α = 1), in the
+spirit of WiSE-FT's weight-space ensembling: every LoRA delta is scaled by α (peft's adapter scaling; for LoRA this is
+exactly the linear interpolation of the adapted weights toward the base weights), and the contextualiser, which has no
+pre-trained counterpart, gets weight α in the VC-level embeddings (`FigClipConfig.vc_interpolation`). Loading
+(`FigClipModel.from_pretrained(..., adapter_scale=α)`, `load_model_for_inference(..., adapter_scale=α)`) and merging
+(`merge_figclip_adapters` / `to_clip_model(..., adapter_scale=α)`) take the same α.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from peft.tuners.lora import LoraLayer
 from transformers import CLIPConfig, CLIPModel
 
 from .modeling_figclip import FIGCLIP_ADAPTER_CONFIG_NAME, FigClipModel, read_figclip_adapter_config
@@ -178,12 +186,50 @@ def load_figclip_adapters(base_model: FigClipModel, adapter_path: str, is_traina
     return PeftModel.from_pretrained(base_model, adapter_path, is_trainable=is_trainable, **kwargs)
 
 
-def merge_figclip_adapters(model: PeftModel | FigClipModel) -> FigClipModel:
+def check_adapter_scale(adapter_scale: float) -> float:
+    """`adapter_scale` as a float, or a `ValueError` when it is outside [0, 1]."""
+    value = float(adapter_scale)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"adapter_scale must be in [0, 1] (0: the base model, 1: the adapter as trained); got {adapter_scale}.")
+    return value
+
+
+def set_adapter_scale(model: PeftModel | FigClipModel, adapter_scale: float) -> None:
+    """Scale the adapter's learned change by α = `adapter_scale` ∈ [0, 1], in place (see the module docstring).
+
+    - LoRA: every LoRA layer's scaling becomes α × `lora_alpha / r` (peft's `LoraLayer.set_scale`), so each adapted
+      weight is `W + α ΔW`. α = 0 gives the base model's weights exactly, α = 1 the adapter as trained.
+    - Contextualiser: `config.vc_interpolation = α`, so VC-level embeddings are `normalize((1 − α) CLIP-level +
+      α contextualised)`: at α = 0 the CLIP-level means of the base model, at α = 1 the trained contextualiser's.
+
+    Works on a `PeftModel` and on a `FigClipModel` holding adapters through transformers' integration. Raises
+    `ValueError` for a model without (unmerged) LoRA layers: a merged model's deltas are already fixed.
+    """
+    adapter_scale = check_adapter_scale(adapter_scale)
+    layers = [module for module in model.modules() if isinstance(module, LoraLayer)]
+    if not layers:
+        raise ValueError(
+            f"{type(model).__name__} holds no LoRA adapter to scale; load the adapter (not a merged checkpoint) with "
+            "FigClipModel.from_pretrained(adapter_dir, adapter_scale=...)."
+        )
+    if any(layer.merged for layer in layers):
+        raise ValueError("The adapter is merged into the weights; set its scale before merging (merge_figclip_adapters).")
+    for layer in layers:
+        for adapter in layer.active_adapters:
+            layer.set_scale(adapter, adapter_scale)
+    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
+    figclip.config.vc_interpolation = adapter_scale
+
+
+def merge_figclip_adapters(model: PeftModel | FigClipModel, adapter_scale: float | None = None) -> FigClipModel:
     """Fold LoRA weights into the base weights and unwrap the contextualiser; returns a plain `FigClipModel`.
 
     A `FigClipModel` that carries adapters through transformers' integration (`from_pretrained(adapter_dir)`) is
-    merged the same way.
+    merged the same way. `adapter_scale=α` first scales the learned change (`set_adapter_scale`); the merged model
+    keeps `config.vc_interpolation = α`, so it saves and reloads as the interpolated model.
     """
+    if adapter_scale is not None:
+        set_adapter_scale(model, adapter_scale)
     if isinstance(model, PeftModel):
         return model.merge_and_unload()
     if getattr(model, "_hf_peft_config_loaded", False):
@@ -215,13 +261,14 @@ def _unwrap_injected_layers(model: torch.nn.Module) -> None:
             setattr(parent, child_name, replacement)
 
 
-def to_clip_model(model: FigClipModel | PeftModel) -> CLIPModel:
+def to_clip_model(model: FigClipModel | PeftModel, adapter_scale: float | None = None) -> CLIPModel:
     """A plain `CLIPModel` with the (merged) CLIP weights of `model`; the Video Contextualizer is dropped.
 
     Any CLIP consumer (pipelines, CLIP_benchmark adapters, MTEB) can use the result; its image and text embeddings
-    equal those of the adapted FiGCLIP model.
+    equal those of the adapted FiGCLIP model (with `adapter_scale=α`: of the model interpolated by α, see
+    `set_adapter_scale`; α = 0 gives the base CLIP's weights).
     """
-    merged = merge_figclip_adapters(model)
+    merged = merge_figclip_adapters(model, adapter_scale)
     clip_config = CLIPConfig(
         text_config=merged.config.text_config.to_dict(),
         vision_config=merged.config.vision_config.to_dict(),

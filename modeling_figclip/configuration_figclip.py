@@ -32,6 +32,12 @@ class FigClipConfig(CLIPConfig):
             themselves (after a final layer norm). `"residual"` (ablation): the CLIP-level mean-pooled embedding plus
             a zero-initialised projection of the contextualised token, so VC-level embeddings start equal to the
             CLIP-level ones.
+        vc_interpolation (`float`, *optional*, defaults to 1.0):
+            α ∈ [0, 1], the share of the contextualiser in the VC-level embeddings: each VC-level event/video
+            embedding is `normalize((1 − α) · CLIP-level + α · contextualised)`. 1 (the paper's, and the default):
+            the contextualised tokens; 0: the CLIP-level means, i.e. what a base CLIP without a trained contextualiser
+            offers. Together with LoRA's scaling it is the adapter interpolation of `set_adapter_scale` (retention
+            without retraining); training never changes it.
         max_events (`int`, *optional*, defaults to 5):
             Most events per video (VidSitu: 5 events of 2 s). Sizes the event-position embedding.
         max_frames_per_event (`int`, *optional*, defaults to 4):
@@ -72,6 +78,7 @@ class FigClipConfig(CLIPConfig):
     vc_intermediate_size: int | None = None
     vc_dropout: float = 0.0
     vc_readout: str = "token"
+    vc_interpolation: float = 1.0
     max_events: int = 5
     max_frames_per_event: int = 4
     video_loss_weight: float = 0.25
@@ -107,6 +114,8 @@ class FigClipConfig(CLIPConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.num_hard_negatives < 0:
             raise ValueError(f"num_hard_negatives must be >= 0, got {self.num_hard_negatives}.")
+        if not 0.0 <= self.vc_interpolation <= 1.0:
+            raise ValueError(f"vc_interpolation must be in [0, 1], got {self.vc_interpolation}.")
         if self.video_loss_weight < 0:
             raise ValueError(f"video_loss_weight must be >= 0, got {self.video_loss_weight}.")
         if not any(self.enabled_losses.values()):

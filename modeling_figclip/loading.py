@@ -6,7 +6,8 @@
 - a FiGCLIP checkpoint (`model_type="figclip"`, e.g. a merged and saved model) → `FigClipModel`;
 - a FiGCLIP adapter (`adapter_config.json` + `adapter_model.safetensors`) → the base model from the adapter's
   `base_model_name_or_path` as a `FigClipModel`, the adapter attached and merged (merging makes inference as fast
-  as plain CLIP and is exact up to float rounding).
+  as plain CLIP and is exact up to float rounding); `adapter_scale=α` interpolates it toward its base first
+  (`adapters.set_adapter_scale`).
 
 The tokenizer and image processor come from the same place, falling back to the adapter's base model.
 """
@@ -21,7 +22,7 @@ import torch
 from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, CLIPModel, PreTrainedModel
 from transformers.utils.peft_utils import find_adapter_config_file
 
-from .adapters import load_figclip_adapters, merge_figclip_adapters
+from .adapters import load_figclip_adapters, merge_figclip_adapters, set_adapter_scale
 from .modeling_figclip import FigClipModel, read_figclip_adapter_config
 from .preflight import is_hub_id
 from .tokenization_utils import check_tokenizer
@@ -80,6 +81,7 @@ def load_model_for_inference(
     dtype: torch.dtype | None = None,
     merge_adapters: bool = True,
     cache_dir: str | None = None,
+    adapter_scale: float | None = None,
 ) -> LoadedModel:
     """Load a CLIP, FiGCLIP or FiGCLIP-adapter checkpoint for evaluation (see the module docstring).
 
@@ -89,6 +91,8 @@ def load_model_for_inference(
         dtype: parameter dtype (default: as saved).
         merge_adapters: fold LoRA into the weights (exact up to rounding, and as fast as plain CLIP).
         cache_dir: Hugging Face cache folder (default: the standard cache).
+        adapter_scale: for a FiGCLIP adapter, scale its learned change by α ∈ [0, 1] (0: the base model exactly, 1:
+            the adapter as trained; `set_adapter_scale`). An error for other checkpoints (they hold no adapter).
     """
     if not is_hub_id(name_or_path) and not os.path.isdir(name_or_path):
         raise OSError(f"Model directory {name_or_path!r} does not exist.")
@@ -105,11 +109,15 @@ def load_model_for_inference(
         saved = read_figclip_adapter_config(name_or_path, cache_dir=cache_dir) or {}
         base = FigClipModel.from_pretrained(base_path, **{**saved, **kwargs})
         model = load_figclip_adapters(base, name_or_path, cache_dir=cache_dir)
+        if adapter_scale is not None:
+            set_adapter_scale(model, adapter_scale)
         if merge_adapters:
             model = merge_figclip_adapters(model)
         tokenizer, image_processor = _load_preprocessors(name_or_path, base_path, cache_dir)
         kind = "figclip-adapter"
     else:
+        if adapter_scale is not None:
+            raise ValueError(f"adapter_scale needs a FiGCLIP adapter; {name_or_path} holds none (adapter_config.json).")
         config = AutoConfig.from_pretrained(name_or_path, cache_dir=cache_dir)
         if config.model_type == "figclip":
             model, kind = FigClipModel.from_pretrained(name_or_path, **kwargs), "figclip"

@@ -180,12 +180,22 @@ class FigClipModel(CLIPModel):
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """`CLIPModel.from_pretrained`, plus FiGCLIP adapters: for a folder/repo holding a peft adapter and its
         `figclip_config.json`, the base model is built with the adapter's contextualiser settings first (explicit
-        keyword arguments still win), then transformers attaches the adapter."""
+        keyword arguments still win), then transformers attaches the adapter.
+
+        `adapter_scale=α` (α ∈ [0, 1], adapters only) scales the adapter's learned change: the LoRA deltas and the
+        contextualiser's share of the VC-level embeddings (`modeling_figclip.set_adapter_scale`); 0 is the base model,
+        1 the adapter as trained."""
+        adapter_scale = kwargs.pop("adapter_scale", None)
         if pretrained_model_name_or_path is not None:
             saved = read_figclip_adapter_config(str(pretrained_model_name_or_path), **kwargs)
             for name, value in (saved or {}).items():
                 kwargs.setdefault(name, value)
-        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        if adapter_scale is not None:
+            from .adapters import set_adapter_scale  # adapters imports this module
+
+            set_adapter_scale(model, adapter_scale)
+        return model
 
     @torch.no_grad()
     def initialize_weights(self):
@@ -339,6 +349,8 @@ class FigClipModel(CLIPModel):
             vc_event_embeds = F.normalize(vc_event_embeds, dim=-1) * event_mask.unsqueeze(-1).to(frame_embeds.dtype)
             video_present = event_mask.any(dim=-1, keepdim=True).to(frame_embeds.dtype)
             vc_video_embeds = F.normalize(vc_video_embeds, dim=-1) * video_present
+            vc_event_embeds = self._interpolate_vc_level(clip_event_embeds, vc_event_embeds)
+            vc_video_embeds = self._interpolate_vc_level(clip_video_embeds, vc_video_embeds)
 
         states = {}
         if keep_frame_states and tower is not None and not isinstance(tower, torch.Tensor):
@@ -357,6 +369,16 @@ class FigClipModel(CLIPModel):
             event_mask=event_mask,
             frame_mask=frame_mask,
         )
+
+    def _interpolate_vc_level(self, clip_level: torch.Tensor, contextualised: torch.Tensor) -> torch.Tensor:
+        """`normalize((1 − α) · clip_level + α · contextualised)` with α = `config.vc_interpolation`; exactly the
+        contextualised embeddings at α = 1 and exactly the CLIP-level ones at α = 0 (absent events stay zero)."""
+        weight = self.config.vc_interpolation
+        if weight == 1.0:
+            return contextualised
+        if weight == 0.0:
+            return clip_level
+        return F.normalize(torch.lerp(clip_level, contextualised, weight), dim=-1)
 
     def encode_prompts(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised text embeddings for token ids of any leading shape `(..., seq)`.
