@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--targets", default="vision_qkv")
     args = parser.parse_args()
     names = list(BACKBONES) if args.backbone == "all" else [args.backbone]
-    print(f"| backbone | LoRA targets | r | total | trainable | LoRA | Video Contextualizer | trainable % |")
+    print("| backbone | LoRA targets | r | total | trainable | LoRA | Video Contextualizer | trainable % |")
     print("|---|---|---|---|---|---|---|---|")
     for name in names:
         torch.manual_seed(0)

@@ -1,13 +1,11 @@
 """FigClipModel: shapes, masks, CLIP behaviour kept, Auto classes, loading plain CLIP checkpoints, bad input."""
 
-import logging
-
 import pytest
 import torch
 from transformers import AutoConfig, AutoModel, CLIPConfig, CLIPImageProcessor, CLIPModel, pipeline
 
 from figclip_test_utils import make_batch, make_config, make_model
-from modeling_figclip import FigClipConfig, FigClipModel, FigClipOutput, FigClipProcessor
+from modeling_figclip import FigClipConfig, FigClipModel, FigClipOutput
 from modeling_figclip.testing_utils import tiny_clip_config_dict
 
 

@@ -32,7 +32,6 @@ def test_two_processes_first_step_equals_single_process(assets, tmp_path, free_p
     two = load_file(tmp_path / "double" / "adapter_model.safetensors")
     assert one.keys() == two.keys()
     changed = 0
-    initial = {}
     for name in one:
         # Adam's first step is lr * g / (|g| + eps): with lr 1e-3 and eps 1e-6 it multiplies a gradient's float noise
         # (~1e-10 between 1 and 2 processes) by up to 1e3. Since the contextualiser reads out its tokens directly
