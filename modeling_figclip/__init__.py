@@ -11,6 +11,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForZeroShotImageClassif
 from .adapters import (
     LORA_TARGETS,
     add_figclip_adapters,
+    base_frame_embeddings,
     figclip_lora_config,
     load_figclip_adapters,
     merge_figclip_adapters,
@@ -39,6 +40,7 @@ __all__ = [
     "FigClipVideoOutput",
     "__version__",
     "add_figclip_adapters",
+    "base_frame_embeddings",
     "figclip_lora_config",
     "load_figclip_adapters",
     "merge_figclip_adapters",

@@ -221,6 +221,21 @@ def set_adapter_scale(model: PeftModel | FigClipModel, adapter_scale: float) -> 
     figclip.config.vc_interpolation = adapter_scale
 
 
+@torch.no_grad()
+def base_frame_embeddings(
+    model: PeftModel, pixel_values_videos: torch.Tensor, event_mask: torch.Tensor | None = None,
+    frame_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`(batch, events, frames, dim)` frame embeddings of the frozen base model: the same model with its adapters
+    disabled (peft's `disable_adapter()`), without gradient — the distillation target; no second copy is loaded."""
+    if not isinstance(model, PeftModel):
+        raise TypeError(f"base_frame_embeddings needs the PeftModel that holds the adapters, got {type(model).__name__}.")
+    with model.disable_adapter():
+        video = model.get_video_features(pixel_values_videos, event_mask=event_mask, frame_mask=frame_mask,
+                                         use_contextualizer=False)
+    return video.frame_embeds
+
+
 def merge_figclip_adapters(model: PeftModel | FigClipModel, adapter_scale: float | None = None) -> FigClipModel:
     """Fold LoRA weights into the base weights and unwrap the contextualiser; returns a plain `FigClipModel`.
 

@@ -6,6 +6,9 @@ from transformers import CLIPConfig
 
 from .contextualizer import VC_READOUTS
 
+#: What the distillation term compares (see `FigClipConfig.distillation_target`).
+DISTILLATION_TARGETS = ("features", "similarities")
+
 
 class FigClipConfig(CLIPConfig):
     r"""
@@ -69,6 +72,18 @@ class FigClipConfig(CLIPConfig):
         freeze_text_encoder (`bool`, *optional*, defaults to `True`):
             The paper keeps CLIP's text tower frozen; text features are then computed without gradients and can be
             cached.
+        distillation_weight (`float`, *optional*, defaults to 0.0):
+            β, weight of the distillation term that keeps the adapted image embeddings of the training frames close to
+            the frozen base model's (the same model with its adapters disabled). 0 (default): off, the paper's
+            objective. Not in the paper (a retention option).
+        distillation_target (`str`, *optional*, defaults to `"features"`):
+            What the distillation term compares. `"features"`: each present frame's adapted embedding with the base's,
+            `½‖f − f_base‖²` (= 1 − cos for unit vectors). `"similarities"`: each frame's image→text distribution over
+            a fixed set of generic captions, `KL(p_base ‖ p)` with `p = softmax(logit_scale · f · captionsᵀ)`, which
+            leaves the embedding free to move in directions those captions do not read.
+        replay_loss_weight (`float`, *optional*, defaults to 0.0):
+            γ, weight of the replay term: CLIP's symmetric InfoNCE on a batch of generic image–caption pairs mixed into
+            every training step. 0 (default): off. Not in the paper (a retention option).
     """
 
     model_type = "figclip"
@@ -91,6 +106,9 @@ class FigClipConfig(CLIPConfig):
     mask_duplicate_texts: bool = True
     gather_across_processes: bool = True
     freeze_text_encoder: bool = True
+    distillation_weight: float = 0.0
+    distillation_target: str = "features"
+    replay_loss_weight: float = 0.0
 
     def __post_init__(self, **kwargs):
         # A plain CLIP config.json carries `model_type: "clip"`; keep the class's own type so a saved FiGCLIP
@@ -116,8 +134,11 @@ class FigClipConfig(CLIPConfig):
             raise ValueError(f"num_hard_negatives must be >= 0, got {self.num_hard_negatives}.")
         if not 0.0 <= self.vc_interpolation <= 1.0:
             raise ValueError(f"vc_interpolation must be in [0, 1], got {self.vc_interpolation}.")
-        if self.video_loss_weight < 0:
-            raise ValueError(f"video_loss_weight must be >= 0, got {self.video_loss_weight}.")
+        for name in ("video_loss_weight", "distillation_weight", "replay_loss_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if self.distillation_target not in DISTILLATION_TARGETS:
+            raise ValueError(f"distillation_target must be one of {DISTILLATION_TARGETS}, got {self.distillation_target!r}.")
         if not any(self.enabled_losses.values()):
             raise ValueError("At least one loss term must be on (use_clip_event_loss, use_vc_event_loss, ...).")
 

@@ -16,6 +16,11 @@ Duplicates: VidSitu often annotates two events of a clip identically, and a text
 carry integer keys (equal key = identical text); a column whose key equals the row's positive key is removed from
 that row's denominator instead of being treated as a negative.
 
+Retention terms (opt-in, not in the paper; `RetentionLossInputs`): with `config.distillation_weight` β > 0, a
+distillation term keeps the adapted frame embeddings close to the frozen base model's (`distillation_loss`); with
+`config.replay_loss_weight` γ > 0, CLIP's plain symmetric InfoNCE on a batch of generic image–caption pairs
+(`info_nce_with_hard_negatives` without negatives). The total becomes `L + β L_distillation + γ L_replay`.
+
 Data parallelism follows open_clip's `gather_with_grad`: every process gathers the whole global batch with
 `torch.distributed.nn.functional.all_gather` (differentiable), computes the full global loss, and receives gradient
 for its own shard from every process. After DDP averages gradients over P processes, they equal the single-process
@@ -182,6 +187,67 @@ def video_keys_from_event_keys(event_keys: torch.Tensor, event_mask: torch.Tenso
     return keys
 
 
+def distillation_loss(
+    frames: torch.Tensor,
+    base_frames: torch.Tensor,
+    target: str = "features",
+    generic_text: torch.Tensor | None = None,
+    logit_scale: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean over frames of how far the adapted embeddings are from the frozen base's (`FigClipConfig.distillation_target`).
+
+    Args:
+        frames: `(N, D)` L2-normalised adapted frame embeddings.
+        base_frames: `(N, D)` the base model's embeddings of the same frames (no gradient).
+        target: `"features"`: `½‖f − f_base‖²` (= 1 − cos); `"similarities"`: `KL(p_base ‖ p)` of the image→text
+            distributions over `generic_text` at temperature `logit_scale`.
+        generic_text: `(K, D)` L2-normalised generic caption embeddings (similarities only).
+        logit_scale: scalar multiplier (already exponentiated; similarities only).
+
+    Both are exactly 0 when the adapter has not moved (LoRA's B = 0 at initialisation makes `frames == base_frames`).
+    """
+    base_frames = base_frames.detach().to(frames.dtype)
+    if target == "features":
+        return 0.5 * (frames - base_frames).float().pow(2).sum(dim=-1).mean()
+    if target == "similarities":
+        if generic_text is None or logit_scale is None:
+            raise ValueError("distillation_target='similarities' needs generic caption embeddings and the logit scale.")
+        text = generic_text.to(frames.dtype).t()
+        log_p = F.log_softmax((logit_scale * frames @ text).float(), dim=-1)
+        log_p_base = F.log_softmax((logit_scale * base_frames @ text).float(), dim=-1)
+        return F.kl_div(log_p, log_p_base, log_target=True, reduction="batchmean")
+    raise ValueError(f"Unknown distillation target {target!r}; expected 'features' or 'similarities'.")
+
+
+@dataclass
+class RetentionLossInputs:
+    """Inputs of the retention terms (opt-in; see the module docstring). L2-normalised embeddings.
+
+    Attributes:
+        frames: `(N, D)` adapted embeddings of this process's present training frames (distillation).
+        base_frames: `(N, D)` the frozen base model's embeddings of the same frames (distillation).
+        generic_text: `(K, D)` generic caption embeddings, the same on every process (similarity distillation).
+        replay_image: `(R, D)` adapted embeddings of this process's generic replay images.
+        replay_text: `(R, D)` embeddings of their captions.
+        replay_keys: `(R,)` caption identities (`text_identity_keys`), or None.
+    """
+
+    frames: torch.Tensor | None = None
+    base_frames: torch.Tensor | None = None
+    generic_text: torch.Tensor | None = None
+    replay_image: torch.Tensor | None = None
+    replay_text: torch.Tensor | None = None
+    replay_keys: torch.Tensor | None = None
+
+    @property
+    def has_distillation(self) -> bool:
+        return self.frames is not None and self.base_frames is not None
+
+    @property
+    def has_replay(self) -> bool:
+        return self.replay_image is not None and self.replay_text is not None
+
+
 @dataclass
 class FigClipLossInputs:
     """What the objective needs from one process's batch (first dim = local videos). Embeddings are L2-normalised.
@@ -242,7 +308,34 @@ class FigClipLoss:
     def __init__(self, config):
         self.config = config
 
-    def __call__(self, inputs: FigClipLossInputs, logit_scale: torch.Tensor) -> FigClipLossResult:
+    def __call__(
+        self, inputs: FigClipLossInputs, logit_scale: torch.Tensor, retention: RetentionLossInputs | None = None
+    ) -> FigClipLossResult:
+        """The paper's terms on `inputs`, plus the retention terms whose inputs `retention` holds (each weighted by
+        its config weight: `distillation_weight`, `replay_loss_weight`)."""
+        result = self._paper_objective(inputs, logit_scale)
+        if retention is not None:
+            self._add_retention_terms(result, retention, logit_scale)
+        return result
+
+    def _add_retention_terms(self, result: FigClipLossResult, retention: RetentionLossInputs, logit_scale) -> None:
+        """Distillation and replay, over the global batch when gathering (each has its own first dimension)."""
+        config = self.config
+        gather = gather_batch if config.gather_across_processes else (lambda tensors: tensors)
+        if retention.has_distillation:
+            frames = gather({"frames": retention.frames, "base": retention.base_frames})
+            loss = distillation_loss(frames["frames"], frames["base"], config.distillation_target,
+                                     retention.generic_text, logit_scale)
+            result.terms["loss_distillation"] = loss
+            result.loss = result.loss + config.distillation_weight * loss
+        if retention.has_replay:
+            pairs = gather({"image": retention.replay_image, "text": retention.replay_text,
+                            "keys": retention.replay_keys if config.mask_duplicate_texts else None})
+            loss, logits, _ = info_nce_with_hard_negatives(pairs["image"], pairs["text"], logit_scale, pairs["keys"])
+            result.terms.update(loss_replay=loss, logits_replay=logits)
+            result.loss = result.loss + config.replay_loss_weight * loss
+
+    def _paper_objective(self, inputs: FigClipLossInputs, logit_scale: torch.Tensor) -> FigClipLossResult:
         config = self.config
         enabled = {name: on and getattr(inputs, name) is not None for name, on in config.enabled_losses.items()}
         batch = inputs.as_dict()

@@ -25,6 +25,7 @@ from .contextualizer import VideoContextualizer
 from .loss_figclip import (
     FigClipLoss,
     FigClipLossInputs,
+    RetentionLossInputs,
     text_identity_keys,
     text_keys_from_embeddings,
     video_text_embeddings,
@@ -120,6 +121,9 @@ class FigClipOutput(ModelOutput):
         text_event_embeds: `(batch, events, dim)` normalised prompt embeddings.
         text_video_embeds: `(batch, dim)` normalised video-level text embeddings.
         negative_text_embeds: `(batch, events, N, dim)` normalised hard-negative embeddings, if given.
+        loss_distillation: the distillation term (retention option; with `base_frame_embeds`), unweighted.
+        loss_replay: the replay term (retention option; with `replay_pixel_values`), unweighted.
+        logits_replay: `(R, R)` replay image→caption logits over the (global) replay batch.
     """
 
     loss: torch.Tensor | None = None
@@ -137,6 +141,9 @@ class FigClipOutput(ModelOutput):
     text_event_embeds: torch.Tensor | None = None
     text_video_embeds: torch.Tensor | None = None
     negative_text_embeds: torch.Tensor | None = None
+    loss_distillation: torch.Tensor | None = None
+    loss_replay: torch.Tensor | None = None
+    logits_replay: torch.Tensor | None = None
 
 
 def _shape(tensor: torch.Tensor | None) -> str:
@@ -412,6 +419,13 @@ class FigClipModel(CLIPModel):
         negative_text_embeds: torch.Tensor | None = None,
         text_keys: torch.Tensor | None = None,
         negative_text_keys: torch.Tensor | None = None,
+        base_frame_embeds: torch.Tensor | None = None,
+        generic_text_embeds: torch.Tensor | None = None,
+        replay_pixel_values: torch.Tensor | None = None,
+        replay_input_ids: torch.LongTensor | None = None,
+        replay_attention_mask: torch.Tensor | None = None,
+        replay_text_embeds: torch.Tensor | None = None,
+        replay_text_keys: torch.Tensor | None = None,
         **kwargs,
     ):
         r"""
@@ -433,6 +447,17 @@ class FigClipModel(CLIPModel):
                 sees, or from the exact embedding values when embeddings are passed. Used only with
                 `config.mask_duplicate_texts`.
             return_loss: compute the losses (default True on the video path).
+
+        Retention terms (opt-in; weighted by `config.distillation_weight` / `config.replay_loss_weight`):
+
+        Args:
+            base_frame_embeds: `(batch, events, frames, dim)` the frozen base model's L2-normalised embeddings of
+                the same frames (`adapters.base_frame_embeddings`: the model with its adapters disabled); adds
+                `loss_distillation`.
+            generic_text_embeds: `(K, dim)` generic caption embeddings, for `distillation_target="similarities"`.
+            replay_pixel_values: `(R, 3, H, W)` generic images; adds `loss_replay`, CLIP's InfoNCE against their
+                captions, given as `replay_input_ids` (+ `replay_attention_mask`) `(R, seq)` or `replay_text_embeds`
+                `(R, dim)` (with optional identities `replay_text_keys` `(R,)`).
         """
         if pixel_values_videos is None:
             return super().forward(
@@ -459,6 +484,12 @@ class FigClipModel(CLIPModel):
             negative_text_keys=negative_text_keys,
             return_loss=True if return_loss is None else return_loss,
             interpolate_pos_encoding=interpolate_pos_encoding,
+            retention_inputs=dict(
+                base_frame_embeds=base_frame_embeds, generic_text_embeds=generic_text_embeds,
+                replay_pixel_values=replay_pixel_values, replay_input_ids=replay_input_ids,
+                replay_attention_mask=replay_attention_mask, replay_text_embeds=replay_text_embeds,
+                replay_text_keys=replay_text_keys,
+            ),
         )
 
     def _text_keys(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -547,6 +578,7 @@ class FigClipModel(CLIPModel):
         negative_text_keys,
         return_loss,
         interpolate_pos_encoding,
+        retention_inputs: dict | None = None,
     ) -> FigClipOutput:
         enabled = self.config.enabled_losses
         video = self._encode_videos(
@@ -574,9 +606,56 @@ class FigClipModel(CLIPModel):
         )
         if not return_loss:
             return output
-        return self._compute_losses(output, event_keys, negative_valid, negative_keys)
+        retention = self._retention_loss_inputs(video, **(retention_inputs or {}))
+        return self._compute_losses(output, event_keys, negative_valid, negative_keys, retention)
 
-    def _compute_losses(self, output: FigClipOutput, event_keys, negative_valid, negative_keys) -> FigClipOutput:
+    def _retention_loss_inputs(
+        self,
+        video: FigClipVideoOutput,
+        base_frame_embeds=None,
+        generic_text_embeds=None,
+        replay_pixel_values=None,
+        replay_input_ids=None,
+        replay_attention_mask=None,
+        replay_text_embeds=None,
+        replay_text_keys=None,
+    ) -> RetentionLossInputs | None:
+        """The retention terms' inputs from the forward's retention arguments (None when none is given)."""
+        retention = RetentionLossInputs()
+        if base_frame_embeds is not None:
+            if tuple(base_frame_embeds.shape) != tuple(video.frame_embeds.shape):
+                raise ValueError(
+                    f"base_frame_embeds must have the shape of the frame embeddings {_shape(video.frame_embeds)} "
+                    f"(batch, events, frames, dim), got {_shape(base_frame_embeds)}."
+                )
+            retention.frames = video.frame_embeds[video.frame_mask]
+            retention.base_frames = base_frame_embeds[video.frame_mask]  # normalised, as the frame embeddings
+            if generic_text_embeds is not None:
+                retention.generic_text = F.normalize(generic_text_embeds, dim=-1)
+        if replay_pixel_values is not None:
+            if (replay_input_ids is None) == (replay_text_embeds is None):
+                raise ValueError("With replay_pixel_values pass exactly one of replay_input_ids or replay_text_embeds.")
+            image = to_embedding_tensor(self.get_image_features(pixel_values=replay_pixel_values))
+            retention.replay_image = F.normalize(image, dim=-1)
+            if replay_input_ids is not None:
+                retention.replay_text = self.encode_prompts(replay_input_ids, replay_attention_mask)
+                keys = self._text_keys(replay_input_ids, replay_attention_mask)
+            else:
+                retention.replay_text = F.normalize(replay_text_embeds, dim=-1)
+                keys = text_keys_from_embeddings(replay_text_embeds)
+            retention.replay_text = retention.replay_text.to(retention.replay_image.dtype)
+            retention.replay_keys = replay_text_keys if replay_text_keys is not None else keys
+            if retention.replay_image.shape[0] != retention.replay_text.shape[0]:
+                raise ValueError(
+                    f"replay_pixel_values has {retention.replay_image.shape[0]} images but the replay captions number "
+                    f"{retention.replay_text.shape[0]}."
+                )
+        if not (retention.has_distillation or retention.has_replay):
+            return None
+        return retention
+
+    def _compute_losses(self, output: FigClipOutput, event_keys, negative_valid, negative_keys,
+                        retention: RetentionLossInputs | None = None) -> FigClipOutput:
         """Apply the objective (`FigClipLoss`) and copy every term and logit matrix onto the output."""
         video = output.video_embeds
         result = self.objective(
@@ -593,6 +672,7 @@ class FigClipModel(CLIPModel):
                 negative_keys=negative_keys,
             ),
             logit_scale=self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE),
+            retention=retention,
         )
         output.loss = result.loss
         for name, value in result.terms.items():

@@ -22,12 +22,14 @@ def resolve_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_encoder(model_name_or_path: str, args: EvaluationArguments) -> ClipEncoder:
-    """Load a CLIP / FiGCLIP / merged / adapter checkpoint through `load_model_for_inference` and wrap it."""
+def load_encoder(model_name_or_path: str, args: EvaluationArguments, adapter_scale: float | None = None) -> ClipEncoder:
+    """Load a CLIP / FiGCLIP / merged / adapter checkpoint through `load_model_for_inference` and wrap it;
+    `adapter_scale=α` interpolates an adapter toward its base (`modeling_figclip.set_adapter_scale`)."""
     from ..loading import load_model_for_inference  # one loading path for every checkpoint kind
 
     device = resolve_device(args.device)
-    loaded = load_model_for_inference(model_name_or_path, device=device, dtype=DTYPES[args.dtype])
+    loaded = load_model_for_inference(model_name_or_path, device=device, dtype=DTYPES[args.dtype],
+                                      adapter_scale=adapter_scale)
     model, tokenizer, image_processor = loaded
     logger.info("Loaded %s (%s) on %s", model_name_or_path, type(model).__name__, device)
     return ClipEncoder(

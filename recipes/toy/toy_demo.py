@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -110,12 +109,13 @@ def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, An
 
 
 def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, keys=tuple(REPORT_METRICS),
-                      text_caches: dict[str, dict] | None = None) -> WorldScores:
+                      text_caches: dict[str, dict] | None = None, adapter_scale: float | None = None) -> WorldScores:
     """Score one checkpoint on the world's benchmarks with the package's evaluators: per report metric, the value in
     percent and the per-item table it comes from (for confidence intervals and paired comparisons).
 
     `text_caches` (text-tower fingerprint -> {text: embedding}) lets models with the same frozen text tower — a
-    FiGCLIP adapter and its base — encode each benchmark caption once between them.
+    FiGCLIP adapter and its base — encode each benchmark caption once between them. `adapter_scale=α` scores an
+    adapter interpolated toward its base (`modeling_figclip.set_adapter_scale`).
     """
     from modeling_figclip.evaluation.arguments import EvaluationArguments
     from modeling_figclip.evaluation.runner import load_encoder, run_task
@@ -123,7 +123,7 @@ def evaluate_on_world(model_path: str, benchmarks_dir: str, batch_size: int, key
     # The report bootstraps its own intervals (paired across models), so the evaluators skip theirs.
     base_args = EvaluationArguments(model=model_path, batch_size=batch_size, device="cpu", show_progress=False,
                                     bootstrap_resamples=0)
-    encoder = load_encoder(model_path, base_args)
+    encoder = load_encoder(model_path, base_args, adapter_scale=adapter_scale)
     if text_caches is not None:
         encoder.text_cache = text_caches.setdefault(encoder.text_tower_fingerprint(), {})
     metrics: dict[str, float] = {}
@@ -380,13 +380,21 @@ def ablation_overrides(name: str) -> list[str]:
     path = os.path.join(ABLATIONS_DIR, f"{name}.yaml")
     if not os.path.isfile(path):
         raise RecipeError(f"Unknown ablation {name!r}: no {path}. Available: {', '.join(available_ablations())}.")
-    paper, ablation = load_recipe_yaml(PAPER_RECIPE), load_recipe_yaml(path)
-    changed = {k: v for k, v in ablation.items() if k not in _NOT_METHOD and paper.get(k, object()) != v}
-    changed.update({k: None for k in paper if k not in ablation and k not in _NOT_METHOD})
+    return recipe_overrides(path, f"Ablation {name}")
+
+
+def recipe_overrides(path: str, label: str, not_method: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The method fields in which the recipe at `path` differs from the paper recipe, as command-line overrides
+    (fields in `_NOT_METHOD` and `not_method`, which say where things are rather than what is trained, are left
+    out)."""
+    skip = _NOT_METHOD | set(not_method)
+    paper, recipe = load_recipe_yaml(PAPER_RECIPE), load_recipe_yaml(path)
+    changed = {k: v for k, v in recipe.items() if k not in skip and paper.get(k, object()) != v}
+    changed.update({k: None for k in paper if k not in recipe and k not in skip})
     overrides = []
     for key, value in sorted(changed.items()):
         if value is None:
-            raise RecipeError(f"Ablation {name} drops {key!r} from the paper recipe; say which value it means.")
+            raise RecipeError(f"{label} drops {key!r} from the paper recipe; say which value it means.")
         overrides += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     return overrides
 
