@@ -335,48 +335,22 @@ class ClipEncoder:
         """
         unique = list(dict.fromkeys(keys))
         layout = self._event_layout(num_frames, use_contextualizer, events)
-        num_events, per_event = len(layout), max(len(group) for group in layout)
         clip_batch = max(1, self.batch_size // max(1, num_frames))
         chunks: list[VideoFeatures] = []
         masks: list[torch.Tensor] = []
         rows, failures = {}, {}
         with self._progress(len(unique), f"encoding {desc}") as bar:
             for batch in self._loader(unique, load, self._process_frames, clip_batch):
-                clips, batch_keys = [], []
-                for index, pixel_values, error in batch:
-                    if error is None and pixel_values.shape[0] != num_frames:
-                        error = f"expected {num_frames} frames, got {pixel_values.shape[0]}"
-                    if error is not None:
-                        self._handle_failure(unique[index], error, failures)
-                    else:
-                        clips.append(pixel_values)
-                        batch_keys.append(unique[index])
+                clips, batch_keys = self._keep_decoded(batch, unique, num_frames, failures)
                 if clips:
-                    stacked = torch.stack(clips)  # (B, F, 3, H, W)
-                    grid = stacked.new_zeros(len(clips), num_events, per_event, *stacked.shape[2:])
-                    mask = torch.zeros(len(clips), num_events, per_event, dtype=torch.bool)
-                    for event, group in enumerate(layout):
-                        grid[:, event, : len(group)] = stacked[:, group]
-                        mask[:, event, : len(group)] = True
+                    grid, mask = _events_grid(torch.stack(clips), layout)
                     chunks.append(self.video_features(grid, None if bool(mask.all()) else mask, use_contextualizer))
                     masks.append(mask)
                     for key in batch_keys:
                         rows[key] = len(rows)
                 bar.update(len(batch))
         if not chunks:
-            dim = self._embed_dim()
-            empty_events, empty_videos = torch.zeros(0, num_events, dim), torch.zeros(0, dim)
-            return VideoEmbeddings(
-                torch.zeros(0, num_events, per_event, dim),
-                empty_events,
-                empty_videos,
-                empty_events,
-                empty_videos,
-                torch.zeros(0, num_events, per_event, dtype=torch.bool),
-                rows,
-                failures,
-                use_contextualizer,
-            )
+            return self._no_video_embeddings(layout, rows, failures, use_contextualizer)
 
         def cat(name: str) -> torch.Tensor:
             return torch.cat([getattr(chunk, name) for chunk in chunks])
@@ -392,3 +366,47 @@ class ClipEncoder:
             failures,
             use_contextualizer,
         )
+
+    def _keep_decoded(
+        self, batch, unique: list[Hashable], num_frames: int, failures: dict
+    ) -> tuple[list[torch.Tensor], list[Hashable]]:
+        """The clips of a loader batch that decoded to `num_frames` frames, with their keys; each other clip is a
+        failure (`_handle_failure`: raised, or recorded in `failures`)."""
+        clips, batch_keys = [], []
+        for index, pixel_values, error in batch:
+            if error is None and pixel_values.shape[0] != num_frames:
+                error = f"expected {num_frames} frames, got {pixel_values.shape[0]}"
+            if error is not None:
+                self._handle_failure(unique[index], error, failures)
+            else:
+                clips.append(pixel_values)
+                batch_keys.append(unique[index])
+        return clips, batch_keys
+
+    def _no_video_embeddings(self, layout, rows, failures, use_contextualizer: bool) -> VideoEmbeddings:
+        """Empty embeddings of the right shapes, for a run in which no video decoded."""
+        num_events, per_event, dim = len(layout), max(len(group) for group in layout), self._embed_dim()
+        empty_events, empty_videos = torch.zeros(0, num_events, dim), torch.zeros(0, dim)
+        return VideoEmbeddings(
+            torch.zeros(0, num_events, per_event, dim),
+            empty_events,
+            empty_videos,
+            empty_events,
+            empty_videos,
+            torch.zeros(0, num_events, per_event, dtype=torch.bool),
+            rows,
+            failures,
+            use_contextualizer,
+        )
+
+
+def _events_grid(clips: torch.Tensor, layout: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(B, F, 3, H, W)` clips -> `(B, events, frames_per_event, 3, H, W)` grid and its `(B, events, frames)` mask,
+    event `e` holding the frames `layout[e]` (shorter events padded with zeros, masked out)."""
+    num_events, per_event = len(layout), max(len(group) for group in layout)
+    grid = clips.new_zeros(clips.shape[0], num_events, per_event, *clips.shape[2:])
+    mask = torch.zeros(clips.shape[0], num_events, per_event, dtype=torch.bool)
+    for event, group in enumerate(layout):
+        grid[:, event, : len(group)] = clips[:, group]
+        mask[:, event, : len(group)] = True
+    return grid, mask
