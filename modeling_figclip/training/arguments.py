@@ -21,7 +21,7 @@ from dataset_scripts.vidsitu.negatives import PROMPT_STYLES
 from dataset_scripts.vidsitu.schema import ANNOTATED_SPLITS, SPLIT_ALIASES
 
 from ..adapters import LORA_TARGETS
-from ..configuration_figclip import FigClipConfig
+from ..configuration_figclip import DISTILLATION_TARGETS, FigClipConfig
 
 # Splits with events and roles, the only ones a run can train or be evaluated on, with their accepted spellings.
 ANNOTATED_SPLIT_NAMES = (
@@ -120,10 +120,30 @@ class ModelArguments:
         metadata={"help": "Frozen text tower (paper). False requires lora_targets=vision_and_text_qkv (or a text regex)."},
     )
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | eager | flash_attention_2."})
+    distillation_weight: float = field(
+        default=0.0,
+        metadata={"help": "β: weight of distillation to the frozen base (the same model with its adapters disabled), "
+                          "computed on every training batch; 0: off, the paper's objective (retention option, not in "
+                          "the paper)."},
+    )
+    distillation_target: str = field(
+        default="features",
+        metadata={"help": "features: keep each training frame's embedding near the base's (½‖f − f_base‖²) | "
+                          "similarities: keep its image→text distribution over --distillation_captions generic captions "
+                          "of --generic_dataset near the base's (KL)."},
+    )
+    replay_loss_weight: float = field(
+        default=0.0,
+        metadata={"help": "γ: weight of CLIP's loss on --replay_batch_size generic image–caption pairs of "
+                          "--generic_dataset mixed into every step; 0: off (retention option, not in the paper)."},
+    )
 
     def __post_init__(self) -> None:
         check_at_least("lora_r", self.lora_r, 1)
         check_at_least("lora_alpha", self.lora_alpha, 1)
+        check_at_least("distillation_weight", self.distillation_weight, 0.0)
+        check_at_least("replay_loss_weight", self.replay_loss_weight, 0.0)
+        check_choice("distillation_target", self.distillation_target, DISTILLATION_TARGETS)
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"--lora_dropout must be in [0, 1); got {self.lora_dropout}.")
         check_lora_targets(self.lora_targets)
@@ -191,6 +211,25 @@ class DataArguments:
     )
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF cache)."})
     dataset_name: str = field(default="VidSitu", metadata={"help": "Dataset name shown in the model card."})
+    generic_dataset: str | None = field(
+        default=None,
+        metadata={"help": "Generic image–caption pairs for the retention options (replay, similarity distillation): "
+                          "a folder written by datasets' save_to_disk, or a local folder / Hub id that "
+                          "datasets.load_dataset reads (e.g. an imagefolder with metadata.jsonl)."},
+    )
+    generic_split: str = field(default="train", metadata={"help": "Split of --generic_dataset to use."})
+    generic_image_column: str = field(default="image", metadata={"help": "Image column of --generic_dataset."})
+    generic_caption_column: str = field(default="text", metadata={"help": "Caption column of --generic_dataset."})
+    replay_batch_size: int = field(
+        default=20,
+        metadata={"help": "Generic pairs per process and step with --replay_loss_weight > 0 (drawn from a shuffle "
+                          "seeded by --seed; each process takes its own share)."},
+    )
+    distillation_captions: int = field(
+        default=256,
+        metadata={"help": "distillation_target similarities: how many captions of --generic_dataset (evenly spaced "
+                          "rows, fixed for the run) the image→text distributions are taken over."},
+    )
 
     def __post_init__(self) -> None:
         # The command line can only spell "no evaluation" as a string.
@@ -211,6 +250,8 @@ class DataArguments:
         check_at_least("max_train_clips", self.max_train_clips, 1)
         check_at_least("max_eval_clips", self.max_eval_clips, 1)
         check_at_least("dataloader_prefetch_factor", self.dataloader_prefetch_factor, 1)
+        check_at_least("replay_batch_size", self.replay_batch_size, 1)
+        check_at_least("distillation_captions", self.distillation_captions, 1)
 
 
 @dataclass
@@ -286,9 +327,41 @@ RUN_IDENTITY_FIELDS = (
 )
 
 
+# Identity fields recorded only when they differ from their default, so that runs and checkpoints written before these
+# options existed (and every run that leaves them off) keep the identity they had.
+OPTIONAL_IDENTITY_FIELDS = (
+    "distillation_weight", "distillation_target", "replay_loss_weight", "generic_dataset", "generic_split",
+    "generic_image_column", "generic_caption_column", "replay_batch_size", "distillation_captions",
+)
+
+
 def run_identity(*argument_objects: Any) -> dict[str, Any]:
-    """The values of `RUN_IDENTITY_FIELDS` across the argument dataclasses."""
+    """The values of `RUN_IDENTITY_FIELDS` across the argument dataclasses, plus those of `OPTIONAL_IDENTITY_FIELDS`
+    that differ from their defaults."""
     merged: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
     for arguments in argument_objects:
         merged.update(asdict(arguments))
-    return {name: merged[name] for name in RUN_IDENTITY_FIELDS if name in merged}
+        defaults.update({item.name: item.default for item in fields(arguments)})
+    identity = {name: merged[name] for name in RUN_IDENTITY_FIELDS if name in merged}
+    identity.update({name: merged[name] for name in OPTIONAL_IDENTITY_FIELDS
+                     if name in merged and merged[name] != defaults.get(name)})
+    return identity
+
+
+def retention_settings(model_args: ModelArguments, data_args: DataArguments) -> dict[str, Any]:
+    """The retention options of a run (not in the paper; all off by default), as recorded in `train_results.json`
+    and the model card: β and its target, γ, and the generic image–caption dataset with what is read from it."""
+    distilling, replaying = model_args.distillation_weight > 0, model_args.replay_loss_weight > 0
+    uses_generic = replaying or (distilling and model_args.distillation_target == "similarities")
+    return {
+        "distillation_weight": model_args.distillation_weight,
+        "distillation_target": model_args.distillation_target if distilling else None,
+        "distillation_captions": data_args.distillation_captions
+        if distilling and model_args.distillation_target == "similarities" else None,
+        "replay_loss_weight": model_args.replay_loss_weight,
+        "replay_batch_size": data_args.replay_batch_size if replaying else None,
+        "generic_dataset": data_args.generic_dataset if uses_generic else None,
+        "generic_split": data_args.generic_split if uses_generic else None,
+        "generic_columns": [data_args.generic_image_column, data_args.generic_caption_column] if uses_generic else None,
+    }

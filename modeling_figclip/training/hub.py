@@ -10,6 +10,7 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 from model_cards import template_path
 
+from .arguments import retention_settings
 from .skips import format_training_skips
 
 # Files of a run folder that belong on the Hub (checkpoints, logs and merged weights stay local unless asked).
@@ -68,7 +69,16 @@ def render_model_card(model_args, data_args, training_args, metrics: dict[str, f
         recipe=getattr(training_args, "recipe_path", None) or "recipes/train_figclip.py",
         results=[(name, f"{value:.2f}") for name, value in sorted(metrics.items()) if isinstance(value, (int, float))],
         data_notes=_data_notes(skipped),
+        retention=_retention_rows(model_args, data_args),
     )
+
+
+def _retention_rows(model_args, data_args) -> list[tuple[str, Any]]:
+    """The retention options of the run as card rows (empty when both are off: the paper's objective)."""
+    settings = retention_settings(model_args, data_args)
+    if not (settings["distillation_weight"] > 0 or settings["replay_loss_weight"] > 0):
+        return []
+    return [(name, value) for name, value in settings.items() if value is not None]
 
 
 def _data_notes(skipped: dict[str, Any] | None) -> list[str]:

@@ -27,7 +27,13 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoTokenizer, get_scheduler
 
-from ..adapters import add_figclip_adapters, save_figclip_adapters, to_clip_model, trainable_parameter_report
+from ..adapters import (
+    add_figclip_adapters,
+    base_frame_embeddings,
+    save_figclip_adapters,
+    to_clip_model,
+    trainable_parameter_report,
+)
 from ..modeling_figclip import FigClipModel
 from ..preflight import (
     hub_push_problem,
@@ -39,8 +45,9 @@ from ..preflight import (
 )
 from ..processing_figclip import FigClipProcessor
 from ..tokenization_utils import check_tokenizer
-from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, run_identity
+from .arguments import DataArguments, FigClipTrainingArguments, ModelArguments, retention_settings, run_identity
 from .data import VidSituSplit, collate_clips, load_split
+from .replay import GenericDatasetError, GenericPairs
 from .skips import TrainingSkips, format_preparation_summary, format_training_skips, no_events_anywhere
 from .text_cache import TextEmbeddingCache, cached_text_inputs
 
@@ -165,8 +172,10 @@ class _LoopState:
     last_eval: dict[str, float] = field(default_factory=dict)
     last_eval_step: int = -1
     stopped_early: bool = False
+    micro_in_step: int = 0  # micro-batches of the optimizer step in progress (gradient accumulation)
 
-    LOSS_NAMES = ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video")
+    LOSS_NAMES = ("loss", "loss_clip_event", "loss_vc_event", "loss_clip_video", "loss_vc_video", "loss_distillation",
+                  "loss_replay")
 
     def add_running(self, out) -> None:
         """Add one batch's loss terms to the sums logged every `logging_steps`."""
@@ -195,6 +204,7 @@ class FigClipTrainer:
             raise TrainingSetupError(
                 "freeze_text_encoder=False needs LoRA on the text tower too: set lora_targets=vision_and_text_qkv."
             )
+        self._check_retention_options()
         self.identity = run_identity(model_args, data_args, args)
         self.use_text_cache = args.text_embedding_cache and model_args.freeze_text_encoder
         self.log_history: list[dict[str, Any]] = []
@@ -227,6 +237,22 @@ class FigClipTrainer:
                 check_checkpoint(self.checkpoint, self.identity)
         self.accelerator.wait_for_everyone()
         set_seed(args.seed)
+
+    def _check_retention_options(self) -> None:
+        """Replay and similarity distillation read generic image–caption pairs: `--generic_dataset` must be set."""
+        model_args, data_args = self.model_args, self.data_args
+        if data_args.generic_dataset:
+            return
+        if model_args.replay_loss_weight > 0:
+            raise TrainingSetupError(
+                "--replay_loss_weight > 0 replays generic image–caption pairs: set --generic_dataset (a datasets "
+                "dataset with --generic_image_column and --generic_caption_column)."
+            )
+        if model_args.distillation_weight > 0 and model_args.distillation_target == "similarities":
+            raise TrainingSetupError(
+                "--distillation_target similarities compares image→text distributions over generic captions: set "
+                "--generic_dataset (or use --distillation_target features)."
+            )
 
     def _check_machine(self, trackers: list[str]) -> None:
         """Before anything is loaded: the input folders exist, the output folder can be written, an offline machine has
@@ -349,10 +375,54 @@ class FigClipTrainer:
             inputs.pop("event_mask")  # the frames' event mask (lenient mode) is the one that counts
         return {k: v.to(self.accelerator.device) for k, v in inputs.items()}
 
-    def _forward(self, model, batch, inputs: dict[str, torch.Tensor] | None = None) -> Any:
+    def _forward(self, model, batch, inputs: dict[str, torch.Tensor] | None = None,
+                 retention: dict[str, torch.Tensor] | None = None) -> Any:
         inputs = inputs if inputs is not None else self._text_inputs(model, batch)
         with self.accelerator.autocast():
-            return model(pixel_values_videos=batch["pixel_values_videos"], event_mask=batch["event_mask"], **inputs)
+            return model(pixel_values_videos=batch["pixel_values_videos"], event_mask=batch["event_mask"], **inputs,
+                         **(retention or {}))
+
+    def _retention_inputs(self, model, batch, draw: int) -> dict[str, torch.Tensor]:
+        """The retention terms' inputs for one training micro-batch (none when both options are off):
+
+        - distillation (β > 0): the frozen base's embeddings of the batch's frames — the same model with its adapters
+          disabled, without gradient (no second copy) — and, for target similarities, the generic captions'
+          embeddings (computed once);
+        - replay (γ > 0): this process's share of replay draw `draw` from the generic dataset.
+        """
+        accelerator, model_args = self.accelerator, self.model_args
+        inputs: dict[str, torch.Tensor] = {}
+        if model_args.distillation_weight > 0:
+            peft_model = accelerator.unwrap_model(model)
+            with accelerator.autocast():
+                inputs["base_frame_embeds"] = base_frame_embeddings(
+                    peft_model, batch["pixel_values_videos"], event_mask=batch["event_mask"]
+                )
+            if model_args.distillation_target == "similarities":
+                inputs["generic_text_embeds"] = self._generic_text_embeddings(peft_model)
+        if model_args.replay_loss_weight > 0:
+            replay = self.generic_pairs.replay_inputs(draw, self.data_args.replay_batch_size,
+                                                      accelerator.process_index, accelerator.num_processes)
+            inputs.update({k: v.to(accelerator.device) for k, v in replay.items()})
+        return inputs
+
+    @torch.no_grad()
+    def _generic_text_embeddings(self, peft_model) -> torch.Tensor:
+        """`(K, dim)` embeddings of the fixed generic captions by the base's text tower (adapters disabled), computed
+        at the first step and kept."""
+        if self.generic_text_embeds is None:
+            captions = self.generic_pairs.distillation_captions(self.data_args.distillation_captions)
+            tokens = {k: v.to(self.accelerator.device) for k, v in self.generic_pairs.tokenize(captions).items()}
+            was_training = peft_model.training
+            peft_model.eval()
+            try:
+                with peft_model.disable_adapter():
+                    self.generic_text_embeds = peft_model.get_base_model().encode_prompts(
+                        tokens["input_ids"], tokens["attention_mask"]
+                    ).float()
+            finally:
+                peft_model.train(was_training)
+        return self.generic_text_embeds
 
     @torch.no_grad()
     def evaluate(self, model, eval_loader) -> dict[str, float]:
@@ -504,10 +574,27 @@ class FigClipTrainer:
         self.processor = FigClipProcessor(image_processor=self.image_processor, tokenizer=self.tokenizer)
         self.text_cache = TextEmbeddingCache(self.tokenizer)
         train_loader, eval_loader = self._dataloaders(self.image_processor)
+        self.generic_pairs = self._generic_pairs()
+        self.generic_text_embeds = None  # similarity distillation: computed once, at the first step
         if accelerator.is_main_process:
             self._write_run_config(args.output_dir)
             logger.info("Trainable parameters:\n%s", trainable_parameter_report(model).as_table())
         return model, train_loader, eval_loader
+
+    def _generic_pairs(self) -> GenericPairs | None:
+        """The generic image–caption pairs, when replay or similarity distillation reads them."""
+        settings = retention_settings(self.model_args, self.data_args)
+        if settings["generic_dataset"] is None:
+            return None
+        try:
+            with self.accelerator.main_process_first():  # datasets builds its cache once
+                pairs = GenericPairs.from_arguments(self.data_args, self.image_processor, self.tokenizer, self.args.seed)
+        except GenericDatasetError as error:
+            raise TrainingSetupError(str(error)) from error
+        if self.accelerator.is_main_process:
+            logger.info("Generic image–caption pairs: %d from %s (retention options %s).", len(pairs),
+                        self.data_args.generic_dataset, settings)
+        return pairs
 
     def _prepare_optimisation(self, model, train_loader, eval_loader):
         """AdamW over the trainable parameters, the schedule, the checkpoint hooks and `accelerator.prepare`."""
@@ -567,10 +654,14 @@ class FigClipTrainer:
                 self.skips.batches_skipped += 1
                 continue
             trained_batches += 1
-            out = self._training_step(model, optimizer, scheduler, batch)
+            # The replay draw of this micro-batch: a function of the step, so a resumed run draws the same pairs.
+            draw = loop.global_step * args.gradient_accumulation_steps + loop.micro_in_step
+            out = self._training_step(model, optimizer, scheduler, batch, draw)
             loop.add_running(out)
+            loop.micro_in_step += 1
             if not accelerator.sync_gradients:
                 continue
+            loop.micro_in_step = 0
             loop.global_step += 1
             progress.update(1)
             self._after_step(loop, model, scheduler, train_loader, eval_loader, total_steps, progress)
@@ -587,11 +678,12 @@ class FigClipTrainer:
                 f"lenient mode ({format_training_skips(self.skips.as_dict())}). Check video_dir / frames_dir."
             )
 
-    def _training_step(self, model, optimizer, scheduler, batch):
-        """Forward, backward, clipping and the optimizer/scheduler step (under gradient accumulation)."""
+    def _training_step(self, model, optimizer, scheduler, batch, draw: int = 0):
+        """Forward (with the retention terms' inputs, if on), backward, clipping and the optimizer/scheduler step
+        (under gradient accumulation)."""
         accelerator, args = self.accelerator, self.args
         with accelerator.accumulate(model):
-            out = self._forward(model, batch)
+            out = self._forward(model, batch, retention=self._retention_inputs(model, batch, draw))
             accelerator.backward(out.loss)
             if accelerator.sync_gradients and args.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(self.trainable, args.max_grad_norm)
@@ -676,8 +768,8 @@ class FigClipTrainer:
             result.merged_dir = merged_dir
         result.loss_curve = plot_loss_curve(self.log_history, os.path.join(args.output_dir, "loss_curve.png"))
         with open(os.path.join(args.output_dir, "train_results.json"), "w", encoding="utf-8") as handle:
-            json.dump({"global_step": result.global_step, **result.final_metrics, "skipped": self.lenient_report},
-                      handle, indent=2)
+            json.dump({"global_step": result.global_step, **result.final_metrics, "skipped": self.lenient_report,
+                       "retention": retention_settings(self.model_args, self.data_args)}, handle, indent=2)
         write_model_card(args.output_dir, self.model_args, self.data_args, args, result.final_metrics,
                          trainable_parameter_report(peft_model), skipped=self.lenient_report)
         if args.push_to_hub:
