@@ -11,13 +11,12 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from vidsitu_fixtures import decode_index, index_frames
+from vidsitu_fixtures import decode_index, write_bad_videos
 
 from dataset_scripts.vidsitu import (
     VidSituFormatError,
     VidSituFrameLoader,
     default_frames_fn,
-    write_mp4,
     write_synthetic_release,
 )
 from dataset_scripts.vidsitu.frame_cache import (
@@ -34,7 +33,6 @@ from dataset_scripts.vidsitu.frame_cache import (
 from dataset_scripts.vidsitu.frame_cache import build as build_module
 from dataset_scripts.vidsitu.frame_cache.__main__ import main as frame_cache_main
 from dataset_scripts.vidsitu.frames import jitter_generator, segment_offsets
-from dataset_scripts.vidsitu.synthetic import write_frame_folder
 
 EXPECTED_INDICES = [  # segment centres at 30 fps (as in test_vidsitu_frames)
     [7, 22, 37, 52],
@@ -252,19 +250,8 @@ BAD_CLIPS = ["v_good_seg_0_10", "v_corrupt_seg_0_10", "v_short_seg_0_10", "v_mis
 
 @pytest.fixture(scope="module")
 def bad_videos(tmp_path_factory):
-    """As in test_vidsitu_frames: one good, one short (7 s), one corrupt and one missing clip, as mp4 and folders."""
-    root = tmp_path_factory.mktemp("bad_videos_cache")
-    video_dir, frames_dir = str(root / "videos"), str(root / "frames")
-    good, short = index_frames("c", None, 300, 30, (32, 32)), index_frames("c", None, 210, 30, (32, 32))
-    write_mp4(os.path.join(video_dir, "v_good_seg_0_10.mp4"), good)
-    write_mp4(os.path.join(video_dir, "v_short_seg_0_10.mp4"), short)
-    with open(os.path.join(video_dir, "v_corrupt_seg_0_10.mp4"), "wb") as handle:
-        handle.write(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
-    write_frame_folder(frames_dir, "v_good_seg_0_10", good)
-    write_frame_folder(frames_dir, "v_short_seg_0_10", short)
-    write_frame_folder(frames_dir, "v_corrupt_seg_0_10", good)
-    with open(os.path.join(frames_dir, "v_corrupt_seg_0_10", "v_corrupt_seg_0_10_000008.jpg"), "wb") as handle:
-        handle.write(b"not a jpeg")
+    """One good, one short (7 s), one corrupt and one missing clip, as mp4 and as frame folders."""
+    video_dir, frames_dir = write_bad_videos(str(tmp_path_factory.mktemp("bad_videos_cache")))
     return {"video_dir": video_dir, "frames_dir": frames_dir}
 
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from vidsitu_fixtures import decode_index, index_frames
+from vidsitu_fixtures import decode_index, index_frames, write_bad_videos
 
 from dataset_scripts.vidsitu import (
     VidSituFormatError,
@@ -237,19 +237,7 @@ def test_dataloader_batches(release, cache_dir):
 @pytest.fixture(scope="module")
 def bad_videos(tmp_path_factory):
     """A mp4 folder and a frame folder with one good, one short (7 s), one corrupt and one missing clip."""
-    tmp_path = tmp_path_factory.mktemp("bad_videos")
-    video_dir, frames_dir = str(tmp_path / "videos"), str(tmp_path / "frames")
-    good, short = index_frames("c", None, 300, 30, (32, 32)), index_frames("c", None, 210, 30, (32, 32))
-    write_mp4(os.path.join(video_dir, "v_good_seg_0_10.mp4"), good)
-    write_mp4(os.path.join(video_dir, "v_short_seg_0_10.mp4"), short)
-    with open(os.path.join(video_dir, "v_corrupt_seg_0_10.mp4"), "wb") as handle:
-        handle.write(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
-    write_frame_folder(frames_dir, "v_good_seg_0_10", good)
-    write_frame_folder(frames_dir, "v_short_seg_0_10", short)
-    write_frame_folder(frames_dir, "v_corrupt_seg_0_10", good[:300])
-    with open(os.path.join(frames_dir, "v_corrupt_seg_0_10", "v_corrupt_seg_0_10_000008.jpg"), "wb") as handle:
-        handle.write(b"not a jpeg")
-    return video_dir, frames_dir
+    return write_bad_videos(str(tmp_path_factory.mktemp("bad_videos")))
 
 
 @pytest.mark.parametrize("source", ["video_dir", "frames_dir"])

@@ -5,6 +5,7 @@
 """
 
 import copy
+import os
 
 import numpy as np
 
@@ -125,3 +126,23 @@ def decode_index(frame):
     """Inverse of `index_frames` for one decoded (lossy) frame, channels last."""
     red, green = frame[..., 0].astype(float).mean(), frame[..., 1].astype(float).mean()
     return int(round(green / 24)) * 30 + int(round(red / 8))
+
+
+def write_bad_videos(root):
+    """Under `root`: an mp4 folder and a frame folder, each with one good clip, one short (7 s), one corrupt and one
+    missing (``v_{good,short,corrupt,missing}_seg_0_10``). Returns ``(video_dir, frames_dir)``."""
+    from dataset_scripts.vidsitu import write_mp4
+    from dataset_scripts.vidsitu.synthetic import write_frame_folder
+
+    video_dir, frames_dir = os.path.join(root, "videos"), os.path.join(root, "frames")
+    good, short = index_frames("c", None, 300, 30, (32, 32)), index_frames("c", None, 210, 30, (32, 32))
+    write_mp4(os.path.join(video_dir, "v_good_seg_0_10.mp4"), good)
+    write_mp4(os.path.join(video_dir, "v_short_seg_0_10.mp4"), short)
+    with open(os.path.join(video_dir, "v_corrupt_seg_0_10.mp4"), "wb") as handle:
+        handle.write(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
+    write_frame_folder(frames_dir, "v_good_seg_0_10", good)
+    write_frame_folder(frames_dir, "v_short_seg_0_10", short)
+    write_frame_folder(frames_dir, "v_corrupt_seg_0_10", good)
+    with open(os.path.join(frames_dir, "v_corrupt_seg_0_10", "v_corrupt_seg_0_10_000008.jpg"), "wb") as handle:
+        handle.write(b"not a jpeg")
+    return video_dir, frames_dir
