@@ -15,8 +15,11 @@ over a frame cache (`FrameCacheLoader`, seeded jitter), exactly as ``--frame_cac
 
 Run options (``--runs``, comma-separated ``backbone[:option+option]``): ``compile`` (``torch.compile`` of the vision
 tower), ``ckpt`` (gradient checkpointing of the vision tower), ``gpu_decode`` (workers hand over JPEG bytes; nvJPEG
-decodes and normalises on the device), ``fp32`` (no autocast). The default list is the whole GPU table in one
-go (a few minutes on an H100/H200, most of it compiling)::
+decodes and normalises on the device), ``fp32`` (no autocast), and the retention options (not in the paper):
+``distill`` (feature distillation, β = 1: every step also embeds the batch's frames with the adapters disabled,
+without gradient) and ``replay`` (γ = 0.5: `batch` generic image–caption pairs per step through both towers — synthetic
+pixels and 77-token captions already on the device, so the row prices the compute, not the loading of the pairs).
+The default list is the whole GPU table in one go (a few minutes on an H100/H200, most of it compiling)::
 
     python benchmarks/bench_gpu_training.py                          # builds a synthetic cache, runs the table
     python benchmarks/bench_gpu_training.py --frame_cache /data/vidsitu/frame_cache --runs b32,b32:gpu_decode
@@ -67,8 +70,9 @@ BACKBONES = {
                  text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4),
                  projection_dim=32),
 }  # fmt: skip
-OPTIONS = ("compile", "ckpt", "gpu_decode", "fp32")
-DEFAULT_RUNS = "b32,b32:gpu_decode,b32:compile,b32:compile+gpu_decode,b16,b16:compile,l14,l14:ckpt"
+OPTIONS = ("compile", "ckpt", "gpu_decode", "fp32", "distill", "replay")
+DEFAULT_RUNS = ("b32,b32:distill,b32:distill+replay,b32:gpu_decode,b32:compile,b32:compile+gpu_decode,b16,b16:compile,"
+                "l14,l14:ckpt")
 #: Dense bf16 tensor-core peaks (TFLOP/s) by device name, most specific first.
 PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100", 989.4), ("H200", 989.4), ("H800", 989.4), ("A100", 312.0),
                     ("L40S", 362.1), ("L4", 121.0), ("A10G", 70.0), ("A10", 125.0))  # fmt: skip
@@ -169,6 +173,7 @@ def build_model(backbone: str, args, options: set[str]):
         text_config={**shapes["text"], "vocab_size": 49408, "max_position_embeddings": 77, "bos_token_id": 49406,
                      "eos_token_id": 49407, "pad_token_id": 49407},
         vision_config=shapes["vision"], projection_dim=shapes["projection_dim"], num_hard_negatives=NUM_NEGATIVES,
+        distillation_weight=1.0 if "distill" in options else 0.0, replay_loss_weight=0.5 if "replay" in options else 0.0,
     )  # fmt: skip
     with args.device:  # initialise on the device: seconds instead of minutes for L/14
         model = FigClipModel._from_config(config, attn_implementation=args.attention)
@@ -197,9 +202,23 @@ def text_inputs(batch: int, dim: int, device: torch.device) -> dict[str, torch.T
     }  # fmt: skip
 
 
+def replay_inputs(batch: int, image_size: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """`batch` generic pairs as the trainer feeds them: pixels and captions padded to 77 tokens (ending in EOS)."""
+    generator = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 49406, (batch, 77), generator=generator)
+    ids[:, -1] = 49407
+    return {"replay_pixel_values": torch.randn(batch, 3, image_size, image_size, generator=generator).to(device),
+            "replay_input_ids": ids.to(device), "replay_attention_mask": torch.ones_like(ids).to(device)}
+
+
 def train_step(model, optimizer, pixels, event_mask, text, amp: bool, device: torch.device) -> None:
+    from modeling_figclip import base_frame_embeddings
+
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-        out = model(pixel_values_videos=pixels, event_mask=event_mask, **text)
+        extra = {}
+        if model.get_base_model().config.distillation_weight > 0:  # the trainer's distillation target, every step
+            extra["base_frame_embeds"] = base_frame_embeddings(model, pixels, event_mask=event_mask)
+        out = model(pixel_values_videos=pixels, event_mask=event_mask, **text, **extra)
     out.loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
@@ -236,6 +255,8 @@ def run_one(spec: str, cache_dir: str, args) -> RunResult:
         torch.cuda.reset_peak_memory_stats(device)
     model, optimizer = build_model(backbone, args, options)
     text = text_inputs(args.batch, BACKBONES[backbone]["projection_dim"], device)
+    if "replay" in options:
+        text.update(replay_inputs(args.batch, BACKBONES[backbone]["vision"]["image_size"], device))
     decoder = JpegDecoder(device) if gpu_decode else None
     normalizer = Normalizer(settings.image_mean, settings.image_std) if gpu_decode else None
     batches = forever(make_loader(cache_dir, args.batch, gpu_decode, args))
@@ -278,7 +299,8 @@ def run_one(spec: str, cache_dir: str, args) -> RunResult:
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     peak_flops = peak_tflops(device, args.peak_tflops)
-    del model, optimizer, batches, pixels, mask
+    del model, optimizer, pixels, mask
+    batches = None  # (not del: next_inputs closes over it)
     gc.collect()  # frees the device memory and stops the persistent dataloader workers before the next run
     return RunResult(
         run=spec, frames_per_step=frames, steps=args.steps, step_ms=1e3 * step, input_ms=1e3 * statistics.mean(waits),
@@ -329,7 +351,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     warnings.filterwarnings("ignore")
     args.device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     tiny = args.tiny
-    args.runs = args.runs or ("tiny,tiny:ckpt,tiny:gpu_decode" if tiny else DEFAULT_RUNS)
+    args.runs = args.runs or ("tiny,tiny:ckpt,tiny:gpu_decode,tiny:distill+replay" if tiny else DEFAULT_RUNS)
     args.batch = args.batch or (2 if tiny else 20)
     args.steps = args.steps or (2 if tiny else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if tiny else 3)

@@ -210,3 +210,16 @@ def test_two_processes_with_replay_and_distillation_take_the_first_step_of_one(a
         torch.testing.assert_close(two[name], one[name], atol=1e-6, rtol=1e-5, msg=name)
     replay = lambda out: [r["train_loss_replay"] for r in records(out) if "train_loss_replay" in r]  # noqa: E731
     assert replay(tmp_path / "single") == pytest.approx(replay(tmp_path / "double"), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_training_benchmark_prices_distillation_and_replay_side_by_side(tmp_path, capsys):
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    import bench_gpu_training
+
+    results = bench_gpu_training.main(["--tiny", "--runs", "tiny,tiny:distill,tiny:distill+replay", "--steps", "2",
+                                       "--warmup", "0", "--work_dir", str(tmp_path)])
+    assert [r.run for r in results] == ["tiny", "tiny:distill", "tiny:distill+replay"]
+    # Distillation adds a no-grad pass of the frames; replay adds its pairs through both towers: more work per step.
+    assert results[0].tflop_per_step < results[1].tflop_per_step < results[2].tflop_per_step
+    assert "| tiny:distill+replay |" in capsys.readouterr().out
