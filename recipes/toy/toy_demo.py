@@ -277,6 +277,8 @@ def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | N
         {k: v for k, v in run.recipe_record().items() if k not in _RUN_LOCATION_FIELDS}, default=str))
     settings_then = report.get("settings", {})
     ran = {k: v for k, v in settings_then.get("figclip_recipe", {}).items() if k not in _RUN_LOCATION_FIELDS}
+    # A field the earlier run did not record (added to the recipe since) ran at its default.
+    ran = {**{k: v for k, v in _recipe_field_defaults().items() if k in wanted}, **ran}
     differences = sorted(k for k in set(wanted) | set(ran) if wanted.get(k) != ran.get(k))
     if report.get("seeds") != run.seeds:
         differences.append(f"seeds ({report.get('seeds')} vs {run.seeds})")
@@ -292,6 +294,22 @@ def reusable_report(run_dir: str, argv: list[str], settings: ToyDemoSettings | N
         raise RecipeError(f"{path} ran a different recipe (differs in: {', '.join(differences)}); not reusing it.")
     log(f"[toy_ablations] reusing the full-recipe run {run_dir} (same recipe, seeds, world and base)")
     return report
+
+
+def _recipe_field_defaults() -> dict[str, Any]:
+    """The dataclass default of every recipe field that has one, JSON-shaped like `recipe_record`."""
+    from dataclasses import MISSING, fields
+
+    from modeling_figclip.training import DataArguments, FigClipTrainingArguments, ModelArguments
+
+    defaults = {}
+    for arguments in (ModelArguments, DataArguments, FigClipTrainingArguments):
+        for spec in fields(arguments):
+            if spec.default is not MISSING:
+                defaults[spec.name] = spec.default
+            elif spec.default_factory is not MISSING:
+                defaults[spec.name] = spec.default_factory()
+    return json.loads(json.dumps(defaults, default=str))
 
 
 def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=print) -> dict[str, Any]:

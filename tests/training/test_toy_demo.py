@@ -102,6 +102,19 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     with pytest.raises(RecipeError, match=r"seeds \(\[42\] vs \[1, 2\]\)"):
         toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--seeds", "1,2"], settings=mini_settings, log=print)
 
+    # A recipe field added after the run was written (absent from its report) ran at its default: not a difference,
+    # unless the new run sets it otherwise.
+    with open(os.path.join(output_dir, "report.json"), encoding="utf-8") as handle:
+        stored = json.load(handle)
+    for name in ("distillation_weight", "dataloader_prefetch_factor"):
+        stored["settings"]["figclip_recipe"].pop(name)
+    with open(os.path.join(output_dir, "report.json"), "w", encoding="utf-8") as handle:
+        json.dump(stored, handle)
+    assert toy_demo.reusable_report(output_dir, MINI_FIGCLIP, settings=mini_settings, log=print)["seeds"] == [42]
+    with pytest.raises(RecipeError, match="differs in: distillation_weight"):
+        toy_demo.reusable_report(output_dir, [*MINI_FIGCLIP, "--distillation_weight", "1"], settings=mini_settings,
+                                 log=print)
+
 
 @pytest.mark.slow
 def test_several_seeds_report_their_mean_spread_and_paired_intervals(mini_settings, tmp_path):
