@@ -20,6 +20,8 @@ from figclip_eval_helpers import (
 )
 from transformers import CLIPModel
 
+from dataset_scripts.vidsitu import write_synthetic_release
+
 QUIET = ["--show_progress", "false"]
 FAKE_TAGGER = ["--pos_tagger", "figclip_eval_helpers:fake_pos_tagger"]
 
@@ -31,6 +33,7 @@ TASKS = {
     "aro_coco_order": ("coco", FAKE_TAGGER, "accuracy", 20.0),  # the original caption among 5
     "msrvtt": ("msrvtt", [], "t2v_R@1", 20.0),  # 5 videos
     "ucf101": ("ucf101", ["--num_frames", "4"], "top1", None),  # chance = 1 / number of classes, read below
+    "vidsitu_verbs": ("vidsitu", [], "Acc@1", None),  # chance from the annotations, `_vidsitu_chance`
 }
 
 
@@ -50,7 +53,21 @@ def world(tmp_path_factory):
     write_karpathy(str(root / "coco"), "coco")
     write_msrvtt(str(root / "msrvtt"))
     write_action_dataset(str(root / "ucf101"), "ucf101")
+    write_synthetic_release(str(root / "vidsitu"), num_train=6, num_valid=4, num_test=0, video="mp4", size=(32, 32),
+                            fps=4)
     return {"root": str(root), "real": real, "collapsed": collapsed}
+
+
+def _vidsitu_chance(release_dir: str) -> float:
+    """Acc@1 (%) of a model that ties every verb: per validation event, its distinct annotator VerbIDs that are in the
+    vocabulary (the train split's VerbIDs) over the vocabulary's size, averaged over events."""
+    annotations = os.path.join(release_dir, "vidsitu_annotations")
+    train = read_json(os.path.join(annotations, "vseg_ann_files", "vsann_train_lb.json"))
+    vocabulary = {record[event]["VerbID"] for record in train for event in record}
+    valid = read_json(os.path.join(annotations, "vinfo_files", "vinfo_valid_lb.json"))
+    chances = [len(set(record["vbid_lst"][event]) & vocabulary) / len(vocabulary)
+               for record in valid for event in record["vbid_lst"]]
+    return 100.0 * sum(chances) / len(chances)
 
 
 def _evaluate(world, tmp_path, model: str, task: str, ties: str = "expected") -> dict:
@@ -68,7 +85,9 @@ def test_a_collapsed_model_scores_chance_on_every_task_and_a_real_one_gets_inter
     for task, (_, _, metric, chance) in TASKS.items():
         collapsed = _evaluate(world, tmp_path, "collapsed", task)
         real = _evaluate(world, tmp_path, "real", task)
-        if chance is None:  # action recognition: one class among those of each split
+        if task == "vidsitu_verbs":
+            chance = _vidsitu_chance(os.path.join(world["root"], "vidsitu"))
+        elif chance is None:  # action recognition: one class among those of each split
             (classes,) = set(collapsed["details"]["num_classes_per_split"].values())
             chance = 100.0 / classes
         value = collapsed["metrics"][metric]
