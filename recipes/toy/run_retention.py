@@ -168,7 +168,8 @@ def train_option(name: str, figclip_argv: list[str], output_dir: str, assets: di
         return run_dir
     except RecipeError as reason:
         log(f"[retention] adapting {name}: {reason}")
-    toy_demo.run_toy_demo(argv, log=log)
+    # The option's own read-outs come from this script (--option_scales), not the demo's post-hoc third row.
+    toy_demo.run_toy_demo(argv, settings=toy_demo.ToyDemoSettings(retention_adapter_scale=None), log=log)
     return run_dir
 
 

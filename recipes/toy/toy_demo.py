@@ -75,12 +75,16 @@ class ToyDemoSettings:
         eval_batch_size: images/texts per forward pass in evaluation.
         base_args: extra command-line arguments for `recipes/toy/pretrain_base_clip.py` (world and base fields,
             e.g. ``["--num_train_clips", "8", "--max_steps", "5"]`` for a miniature run in tests).
+        retention_adapter_scale: the report's third row, `figclip_retention`: every seed's adapter read out at this
+            adapter scale α (post-hoc interpolation toward the base, `set_adapter_scale`; no training). 0.25 is the
+            setting of the measured front closest to the retention goal (`recipes/toy/README.md`); None: no row.
     """
 
     world_dir: str = "outputs/toy_world"
     base_dir: str = "outputs/toy_world/base_clip"
     eval_batch_size: int = 256
     base_args: list[str] = field(default_factory=list)
+    retention_adapter_scale: float | None = 0.25
 
 
 def prepare_world_and_base(settings: ToyDemoSettings, log=print) -> dict[str, Any]:
@@ -349,6 +353,16 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
                                 text_caches=text_caches)
         for seed, result in results.items()
     }
+    retention_runs, retention = None, None
+    if settings.retention_adapter_scale is not None:
+        scale = settings.retention_adapter_scale
+        retention = {"adapter_scale": scale, "label": f"α = {scale:g}, post hoc",
+                     "how": "each seed's adapter interpolated toward the base (set_adapter_scale); no training"}
+        retention_runs = {
+            seed: evaluate_on_world(result.output_dir, run.assets["benchmarks_dir"], settings.eval_batch_size,
+                                    text_caches=text_caches, adapter_scale=scale)
+            for seed, result in results.items()
+        }
     timings["evaluation_s"] = round(time.perf_counter() - t0, 1)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     report = build_report(base, runs, {
@@ -365,8 +379,9 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
         "figclip_adapters": {str(seed): os.path.abspath(result.output_dir) for seed, result in results.items()},
         "figclip_recipe": run.recipe_record(),
         "figclip_validation": {str(seed): result.final_metrics for seed, result in results.items()},
+        "retention": retention,
         "timings": timings,
-    })
+    }, retention_runs)
     paths = write_toy_report(report, run.training_args.output_dir)
     write_item_tables(run.training_args.output_dir, base, runs)
     log(render_report(report, HEADLINE))
@@ -453,6 +468,7 @@ def run_toy_ablations(names: list[str], argv: list[str], output_dir: str = "outp
     (the same benchmark items, mean over seeds on both sides), which is what says whether a component matters."""
     reports: dict[str, dict[str, Any]] = {}
     run_dirs: dict[str, str] = {}
+    settings = replace(settings or ToyDemoSettings(), retention_adapter_scale=None)  # the ablation table has no use for it
     if full_run_dir is not None:
         reports["figclip"] = reusable_report(full_run_dir, argv, settings=settings, log=log)
         run_dirs["figclip"] = full_run_dir

@@ -77,19 +77,37 @@ def confidence_report(base: WorldScores, runs: Sequence[WorldScores]) -> dict[st
     }
 
 
-def build_report(base: WorldScores, runs: Mapping[int, WorldScores], settings: dict[str, Any]) -> dict[str, Any]:
-    """`report.json`: `base`, `figclip` (means over seeds), `settings`, `seeds`, `per_seed`, `seed_spread`, `ci95`."""
+def build_report(
+    base: WorldScores,
+    runs: Mapping[int, WorldScores],
+    settings: dict[str, Any],
+    retention_runs: Mapping[int, WorldScores] | None = None,
+) -> dict[str, Any]:
+    """`report.json`: `base`, `figclip` (means over seeds), `settings`, `seeds`, `per_seed`, `seed_spread`, `ci95`;
+    with `retention_runs` (the same seeds' adapters read out with a retention setting, `settings["retention"]` says
+    which) also `figclip_retention` (same keys as `base`), `per_seed_retention` and its intervals in `ci95`."""
     per_seed = {str(seed): scores.metrics for seed, scores in runs.items()}
-    figclip = {key: round(float(np.mean([run[key] for run in per_seed.values()])), 2) for key in base.metrics}
-    return {
+    report = {
         "base": base.metrics,
-        "figclip": figclip,
+        "figclip": _seed_means(per_seed, base.metrics),
         "settings": {**settings, "confidence_intervals": CI_METHOD},
         "seeds": list(runs),
         "per_seed": per_seed,
         "seed_spread": seed_spread(per_seed),
         "ci95": confidence_report(base, list(runs.values())),
     }
+    if retention_runs:
+        per_seed_retention = {str(seed): scores.metrics for seed, scores in retention_runs.items()}
+        report["figclip_retention"] = _seed_means(per_seed_retention, base.metrics)
+        report["per_seed_retention"] = per_seed_retention
+        intervals = confidence_report(base, list(retention_runs.values()))
+        report["ci95"]["figclip_retention"] = intervals["figclip"]
+        report["ci95"]["figclip_retention_minus_base"] = intervals["figclip_minus_base"]
+    return report
+
+
+def _seed_means(per_seed: Mapping[str, Mapping[str, float]], keys) -> dict[str, float]:
+    return {key: round(float(np.mean([run[key] for run in per_seed.values()])), 2) for key in keys}
 
 
 # ----------------------------------------------------------------------------------------------------------- files
@@ -123,6 +141,10 @@ def render_report(report: Mapping[str, Any], headline: Sequence[str]) -> str:
     header = ["metric", "base CLIP", "FiGCLIP" + (f" (mean of {len(seeds)} seeds)" if several else ""),
               "Δ FiGCLIP − base"]
     header += ["FiGCLIP over seeds: sd (min–max)"] if several else []
+    retention = "figclip_retention" in report
+    if retention:
+        header += [f"FiGCLIP retention ({report['settings'].get('retention', {}).get('label', '')})",
+                   "Δ retention − base"]
     lines = ["| " + " | ".join([*header, "chance"]) + " |", "|---" * (len(header) + 1) + "|"]
     chance = report["settings"].get("chance", {})
     for key in ordered_keys(report, headline):
@@ -132,6 +154,10 @@ def render_report(report: Mapping[str, Any], headline: Sequence[str]) -> str:
         if several:
             spread = report["seed_spread"][key]
             cells.append(f"{spread['std']:.1f} ({spread['min']:.1f}–{spread['max']:.1f})")
+        if retention:
+            kept = report["figclip_retention"][key]
+            cells += [format_with_interval(kept, ci["figclip_retention"].get(key)),
+                      format_with_interval(kept - base, ci["figclip_retention_minus_base"].get(key), signed=True)]
         cells.append("" if chance.get(key) is None else f"{chance[key]:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Seeds (FiGCLIP adaptation): {', '.join(map(str, seeds))}. [low, high]: {CI_METHOD}"]
@@ -143,14 +169,16 @@ def plot_report(report: Mapping[str, Any], headline: Sequence[str], path: str) -
     a dashed tick."""
     keys = ordered_keys(report, headline)
     series = [(label, [report[model][k] for k in keys], [report["ci95"][model].get(k) for k in keys])
-              for model, label in (("base", "base CLIP"), ("figclip", "FiGCLIP"))]
+              for model, label in (("base", "base CLIP"), ("figclip", "FiGCLIP"), ("figclip_retention", "FiGCLIP retention"))
+              if model in report]
     several = len(report["seeds"]) > 1
     chance = report["settings"].get("chance", {})
 
     def draw_seeds_and_chance(axis, centres, width) -> None:
         if several:
             for seed_metrics in report["per_seed"].values():
-                axis.plot(centres + width / 2, [seed_metrics[k] for k in keys], "k.", markersize=4)
+                # on the FiGCLIP bars, the second series (grouped_bar_chart's layout)
+                axis.plot(centres - 0.4 + width * 1.5, [seed_metrics[k] for k in keys], "k.", markersize=4)
         for x, key in zip(centres, keys):
             if key in chance:
                 axis.hlines(chance[key], x - 0.4, x + 0.4, colors="black", linestyles="dashed", linewidth=1)

@@ -52,9 +52,14 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
                                    log=lambda message: None)
     with open(os.path.join(output_dir, "report.json"), encoding="utf-8") as handle:
         saved = json.load(handle)
-    assert set(saved) == {"base", "figclip", "settings", "seeds", "per_seed", "seed_spread", "ci95"}
+    assert set(saved) == {"base", "figclip", "figclip_retention", "settings", "seeds", "per_seed", "per_seed_retention",
+                          "seed_spread", "ci95"}
     assert saved["base"] == report["base"]
-    for model in ("base", "figclip"):
+    # The third row: the same adapters read out at the post-hoc retention scale, with the same keys and intervals.
+    assert saved["settings"]["retention"]["adapter_scale"] == mini_settings.retention_adapter_scale == 0.25
+    for block in ("figclip_retention", "figclip_retention_minus_base"):
+        assert set(saved["ci95"][block]) == set(REPORT_METRICS)
+    for model in ("base", "figclip", "figclip_retention"):
         assert set(HEADLINE) <= set(saved[model]) and set(saved[model]) == set(REPORT_METRICS)
         assert all(0.0 <= value <= 100.0 for value in saved[model].values())
     # One seed by default (the recipe's), and intervals all the same: every number has one, the difference too.
@@ -75,7 +80,9 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     for name in ("report.md", "report.png", "adapter_model.safetensors", "figclip_config.json"):
         assert os.path.isfile(os.path.join(output_dir, name)), name
     with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
-        row = handle.read().splitlines()[2]
+        lines = handle.read().splitlines()
+    assert "FiGCLIP retention (α = 0.25, post hoc)" in lines[0] and "Δ retention − base" in lines[0]
+    row = lines[2]
     low, high = saved["ci95"]["figclip_minus_base"]["role_swap"]
     assert row.startswith("| role_swap |") and f"[{low:+.1f}, {high:+.1f}]" in row
     assert os.path.isfile(os.path.join(output_dir, "item_tables.json"))
