@@ -348,21 +348,21 @@ def run_toy_demo(argv: list[str], settings: ToyDemoSettings | None = None, log=p
     t0 = time.perf_counter()
     text_caches: dict[str, dict] = {}
     base = evaluate_base_cached(run.assets, settings.eval_batch_size, text_caches, log=log)
-    runs = {
-        seed: evaluate_on_world(result.output_dir, run.assets["benchmarks_dir"], settings.eval_batch_size,
-                                text_caches=text_caches)
-        for seed, result in results.items()
-    }
+
+    def evaluate_seeds(adapter_scale: float | None = None) -> dict[int, WorldScores]:
+        return {
+            seed: evaluate_on_world(result.output_dir, run.assets["benchmarks_dir"], settings.eval_batch_size,
+                                    text_caches=text_caches, adapter_scale=adapter_scale)
+            for seed, result in results.items()
+        }
+
+    runs = evaluate_seeds()
     retention_runs, retention = None, None
     if settings.retention_adapter_scale is not None:
         scale = settings.retention_adapter_scale
         retention = {"adapter_scale": scale, "label": f"α = {scale:g}, post hoc",
                      "how": "each seed's adapter interpolated toward the base (set_adapter_scale); no training"}
-        retention_runs = {
-            seed: evaluate_on_world(result.output_dir, run.assets["benchmarks_dir"], settings.eval_batch_size,
-                                    text_caches=text_caches, adapter_scale=scale)
-            for seed, result in results.items()
-        }
+        retention_runs = evaluate_seeds(scale)
     timings["evaluation_s"] = round(time.perf_counter() - t0, 1)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     report = build_report(base, runs, {
