@@ -17,8 +17,10 @@ from .adapters import (
     merge_figclip_adapters,
     save_figclip_adapters,
     set_adapter_scale,
+    set_feature_ensemble,
     to_clip_model,
     trainable_parameter_report,
+    vision_adapters_off,
 )
 from .configuration_figclip import FigClipConfig
 from .modeling_figclip import FigClipModel, FigClipOutput, FigClipVideoOutput
@@ -46,6 +48,8 @@ __all__ = [
     "merge_figclip_adapters",
     "save_figclip_adapters",
     "set_adapter_scale",
+    "set_feature_ensemble",
     "to_clip_model",
     "trainable_parameter_report",
+    "vision_adapters_off",
 ]

@@ -18,10 +18,19 @@ exactly the linear interpolation of the adapted weights toward the base weights)
 pre-trained counterpart, gets weight α in the VC-level embeddings (`FigClipConfig.vc_interpolation`). Loading
 (`FigClipModel.from_pretrained(..., adapter_scale=α)`, `load_model_for_inference(..., adapter_scale=α)`) and merging
 (`merge_figclip_adapters` / `to_clip_model(..., adapter_scale=α)`) take the same α.
+
+`set_feature_ensemble(model, λ)` is the other ensemble of WiSE-FT, in output space: every image embedding becomes
+`normalize((1 − λ) · base + λ · adapted)`, the same pixels encoded with the vision LoRA deltas off and on (two passes of
+the vision tower, one model in memory). The text tower is frozen, so this mixes the two models' image→text similarities.
+Measured on the toy world it keeps more of the role gain per retrieval point lost than `set_adapter_scale`
+(`recipes/toy/README.md`). Loading takes it as `FigClipModel.from_pretrained(..., feature_ensemble=λ)` or
+`load_model_for_inference(..., feature_ensemble=λ)`; it needs the adapter unmerged, so a merged checkpoint cannot hold it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -221,6 +230,49 @@ def set_adapter_scale(model: PeftModel | FigClipModel, adapter_scale: float) -> 
     figclip.config.vc_interpolation = adapter_scale
 
 
+def _vision_lora_layers(model: torch.nn.Module) -> list[LoraLayer]:
+    """The unmerged LoRA layers of the vision tower (the text tower's, in the tuned-text ablation, are left alone)."""
+    layers = [module for name, module in model.named_modules() if isinstance(module, LoraLayer) and "vision_model" in name]
+    if not layers:
+        raise ValueError(
+            f"{type(model).__name__} holds no vision LoRA adapter; load the adapter (not a merged checkpoint), e.g. "
+            "FigClipModel.from_pretrained(adapter_dir, feature_ensemble=...)."
+        )
+    if any(layer.merged for layer in layers):
+        raise ValueError("The adapter is merged into the weights; the base's features need it unmerged.")
+    return layers
+
+
+@contextmanager
+def vision_adapters_off(model: torch.nn.Module) -> Iterator[None]:
+    """Inside the block the vision tower computes the base model exactly: every vision LoRA layer's scaling is 0
+    (its delta adds zeros), restored on exit. Unlike peft's `disable_adapter()` it works on a `FigClipModel` holding
+    adapters and leaves `requires_grad` untouched."""
+    saved = [(layer, dict(layer.scaling)) for layer in _vision_lora_layers(model)]
+    try:
+        for layer, scaling in saved:
+            for adapter in scaling:
+                layer.scaling[adapter] = 0.0
+        yield
+    finally:
+        for layer, scaling in saved:
+            layer.scaling.update(scaling)
+
+
+def set_feature_ensemble(model: PeftModel | FigClipModel, weight: float) -> None:
+    """Read images out as the output-space ensemble of the base and the adapted model, in place: each image embedding
+    is `normalize((1 − λ) · base + λ · adapted)` with λ = `weight` ∈ [0, 1] (`FigClipConfig.feature_ensemble`; see
+    the module docstring). λ = 1 is the adapted model, λ = 0 the base model exactly. VC-level embeddings are computed
+    from the ensembled frame embeddings. Inference only (a model in training mode refuses it). Raises `ValueError` for
+    a model without unmerged vision LoRA layers."""
+    value = float(weight)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"feature_ensemble must be in [0, 1] (0: the base model, 1: the adapted model); got {weight}.")
+    _vision_lora_layers(model)
+    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
+    figclip.config.feature_ensemble = value
+
+
 @torch.no_grad()
 def base_frame_embeddings(
     model: PeftModel, pixel_values_videos: torch.Tensor, event_mask: torch.Tensor | None = None,
@@ -243,6 +295,12 @@ def merge_figclip_adapters(model: PeftModel | FigClipModel, adapter_scale: float
     merged the same way. `adapter_scale=α` first scales the learned change (`set_adapter_scale`); the merged model
     keeps `config.vc_interpolation = α`, so it saves and reloads as the interpolated model.
     """
+    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
+    if getattr(figclip.config, "feature_ensemble", 1.0) != 1.0:
+        raise ValueError(
+            f"feature_ensemble={figclip.config.feature_ensemble} needs the base's features, which merging loses; "
+            "keep the adapter unmerged (or set_feature_ensemble(model, 1.0) first)."
+        )
     if adapter_scale is not None:
         set_adapter_scale(model, adapter_scale)
     if isinstance(model, PeftModel):

@@ -41,6 +41,13 @@ class FigClipConfig(CLIPConfig):
             the contextualised tokens; 0: the CLIP-level means, i.e. what a base CLIP without a trained contextualiser
             offers. Together with LoRA's scaling it is the adapter interpolation of `set_adapter_scale` (retention
             without retraining); training never changes it.
+        feature_ensemble (`float`, *optional*, defaults to 1.0):
+            λ ∈ [0, 1], inference only: each image (and frame) embedding is `normalize((1 − λ) · base + λ · adapted)`,
+            the mix of the normalised embeddings of the base model (the vision LoRA deltas switched off) and of the
+            adapted model. With the frozen text tower this is an output-space ensemble of the two models (WiSE-FT's
+            other ensemble): every image→text similarity is, up to a positive per-image factor, `(1 − λ)` times the
+            base's plus `λ` times the adapted model's. 1 (default): the adapted model alone. Costs a second pass of the
+            vision tower; needs unmerged adapters (`set_feature_ensemble`). Not in the paper (a retention option).
         max_events (`int`, *optional*, defaults to 5):
             Most events per video (VidSitu: 5 events of 2 s). Sizes the event-position embedding.
         max_frames_per_event (`int`, *optional*, defaults to 4):
@@ -94,6 +101,7 @@ class FigClipConfig(CLIPConfig):
     vc_dropout: float = 0.0
     vc_readout: str = "token"
     vc_interpolation: float = 1.0
+    feature_ensemble: float = 1.0
     max_events: int = 5
     max_frames_per_event: int = 4
     video_loss_weight: float = 0.25
@@ -132,8 +140,9 @@ class FigClipConfig(CLIPConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.num_hard_negatives < 0:
             raise ValueError(f"num_hard_negatives must be >= 0, got {self.num_hard_negatives}.")
-        if not 0.0 <= self.vc_interpolation <= 1.0:
-            raise ValueError(f"vc_interpolation must be in [0, 1], got {self.vc_interpolation}.")
+        for name in ("vc_interpolation", "feature_ensemble"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
         for name in ("video_loss_weight", "distillation_weight", "replay_loss_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
@@ -170,4 +179,7 @@ class FigClipConfig(CLIPConfig):
         }
 
 
-FigClipConfig.FIGCLIP_FIELDS = tuple(vars(FigClipConfig).get("__annotations__", {}))
+# `feature_ensemble` is how a loaded adapter is read out (it needs the adapter unmerged), not part of what an adapter
+# is, so adapters never carry it in their figclip_config.json.
+FigClipConfig.FIGCLIP_FIELDS = tuple(name for name in vars(FigClipConfig).get("__annotations__", {})
+                                     if name != "feature_ensemble")

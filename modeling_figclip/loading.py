@@ -7,7 +7,8 @@
 - a FiGCLIP adapter (`adapter_config.json` + `adapter_model.safetensors`) → the base model from the adapter's
   `base_model_name_or_path` as a `FigClipModel`, the adapter attached and merged (merging makes inference as fast
   as plain CLIP and is exact up to float rounding); `adapter_scale=α` interpolates it toward its base first
-  (`adapters.set_adapter_scale`).
+  (`adapters.set_adapter_scale`); `feature_ensemble=λ < 1` keeps it unmerged and reads images out as the ensemble
+  of base and adapted features (`adapters.set_feature_ensemble`).
 
 The tokenizer and image processor come from the same place, falling back to the adapter's base model.
 """
@@ -22,7 +23,7 @@ import torch
 from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, CLIPModel, PreTrainedModel
 from transformers.utils.peft_utils import find_adapter_config_file
 
-from .adapters import load_figclip_adapters, merge_figclip_adapters, set_adapter_scale
+from .adapters import load_figclip_adapters, merge_figclip_adapters, set_adapter_scale, set_feature_ensemble
 from .modeling_figclip import FigClipModel, read_figclip_adapter_config
 from .preflight import is_hub_id
 from .tokenization_utils import check_tokenizer
@@ -82,6 +83,7 @@ def load_model_for_inference(
     merge_adapters: bool = True,
     cache_dir: str | None = None,
     adapter_scale: float | None = None,
+    feature_ensemble: float | None = None,
 ) -> LoadedModel:
     """Load a CLIP, FiGCLIP or FiGCLIP-adapter checkpoint for evaluation (see the module docstring).
 
@@ -93,6 +95,9 @@ def load_model_for_inference(
         cache_dir: Hugging Face cache folder (default: the standard cache).
         adapter_scale: for a FiGCLIP adapter, scale its learned change by α ∈ [0, 1] (0: the base model exactly, 1:
             the adapter as trained; `set_adapter_scale`). An error for other checkpoints (they hold no adapter).
+        feature_ensemble: for a FiGCLIP adapter, read images out as `normalize((1 − λ) · base + λ · adapted)`
+            (`set_feature_ensemble`); below 1 the adapter stays unmerged (the base's pass needs it). An error for
+            other checkpoints.
     """
     if not is_hub_id(name_or_path) and not os.path.isdir(name_or_path):
         raise OSError(f"Model directory {name_or_path!r} does not exist.")
@@ -111,13 +116,16 @@ def load_model_for_inference(
         model = load_figclip_adapters(base, name_or_path, cache_dir=cache_dir)
         if adapter_scale is not None:
             set_adapter_scale(model, adapter_scale)
-        if merge_adapters:
+        if feature_ensemble is not None:
+            set_feature_ensemble(model, feature_ensemble)
+        if merge_adapters and (feature_ensemble is None or float(feature_ensemble) == 1.0):
             model = merge_figclip_adapters(model)
         tokenizer, image_processor = _load_preprocessors(name_or_path, base_path, cache_dir)
         kind = "figclip-adapter"
     else:
-        if adapter_scale is not None:
-            raise ValueError(f"adapter_scale needs a FiGCLIP adapter; {name_or_path} holds none (adapter_config.json).")
+        for name, value in (("adapter_scale", adapter_scale), ("feature_ensemble", feature_ensemble)):
+            if value is not None:
+                raise ValueError(f"{name} needs a FiGCLIP adapter; {name_or_path} holds none (adapter_config.json).")
         config = AutoConfig.from_pretrained(name_or_path, cache_dir=cache_dir)
         if config.model_type == "figclip":
             model, kind = FigClipModel.from_pretrained(name_or_path, **kwargs), "figclip"

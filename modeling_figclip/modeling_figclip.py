@@ -191,8 +191,10 @@ class FigClipModel(CLIPModel):
 
         `adapter_scale=α` (α ∈ [0, 1], adapters only) scales the adapter's learned change: the LoRA deltas and the
         contextualiser's share of the VC-level embeddings (`modeling_figclip.set_adapter_scale`); 0 is the base model,
-        1 the adapter as trained."""
+        1 the adapter as trained. `feature_ensemble=λ` (adapters only) reads images out as the output-space
+        ensemble `normalize((1 − λ) · base + λ · adapted)` (`modeling_figclip.set_feature_ensemble`)."""
         adapter_scale = kwargs.pop("adapter_scale", None)
+        feature_ensemble = kwargs.pop("feature_ensemble", None)
         if pretrained_model_name_or_path is not None:
             saved = read_figclip_adapter_config(str(pretrained_model_name_or_path), **kwargs)
             for name, value in (saved or {}).items():
@@ -202,6 +204,10 @@ class FigClipModel(CLIPModel):
             from .adapters import set_adapter_scale  # adapters imports this module
 
             set_adapter_scale(model, adapter_scale)
+        if feature_ensemble is not None:
+            from .adapters import set_feature_ensemble
+
+            set_feature_ensemble(model, feature_ensemble)
         return model
 
     @torch.no_grad()
@@ -279,6 +285,35 @@ class FigClipModel(CLIPModel):
         return event_mask, frame_mask
 
     # ------------------------------------------------------------------ features
+    def get_image_features(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False, **kwargs):
+        """CLIP's `get_image_features`; with `config.feature_ensemble = λ < 1` (inference only, unmerged adapters),
+        the projected embedding (`pooler_output`) is `normalize((1 − λ) · base + λ · adapted)`: the normalised
+        embeddings of the same pixels with the vision LoRA deltas off and on (`set_feature_ensemble`)."""
+        weight = self.config.feature_ensemble
+        if weight == 1.0:
+            return super().get_image_features(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs)
+        if self.training:
+            raise ValueError(
+                f"feature_ensemble={weight} is an inference setting; set it back to 1 before training "
+                "(modeling_figclip.set_feature_ensemble(model, 1.0))."
+            )
+        from .adapters import vision_adapters_off  # adapters imports this module
+
+        with vision_adapters_off(self):
+            base = super().get_image_features(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs)
+        if weight == 0.0:  # the base model exactly
+            return base
+        adapted = super().get_image_features(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs)
+        mixed = F.normalize(
+            torch.lerp(F.normalize(to_embedding_tensor(base), dim=-1), F.normalize(to_embedding_tensor(adapted), dim=-1),
+                       weight),
+            dim=-1,
+        )
+        if isinstance(adapted, torch.Tensor):
+            return mixed
+        adapted.pooler_output = mixed  # the adapted pass's tower states, the ensembled projection
+        return adapted
+
     def get_video_features(
         self,
         pixel_values_videos: torch.Tensor,

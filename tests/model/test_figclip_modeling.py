@@ -283,7 +283,9 @@ def test_figclip_fields_come_from_the_config_class_and_reach_the_training_overri
     from modeling_figclip.training import ModelArguments
 
     own = set(FigClipConfig().to_dict()) - set(CLIPConfig().to_dict())
-    assert set(FigClipConfig.FIGCLIP_FIELDS) == own - {"model_type", "architectures", "transformers_version"}
+    # every FiGCLIP field but the read-out setting feature_ensemble, which adapters never carry
+    assert set(FigClipConfig.FIGCLIP_FIELDS) == own - {"model_type", "architectures", "transformers_version",
+                                                       "feature_ensemble"}
     shared = {f.name for f in fields(ModelArguments)} & set(FigClipConfig.FIGCLIP_FIELDS)
     overrides = ModelArguments(vc_readout="residual").figclip_config_overrides(3)
     assert set(overrides) == shared | {"num_hard_negatives"} and overrides["vc_readout"] == "residual"
