@@ -22,14 +22,16 @@ def resolve_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_encoder(model_name_or_path: str, args: EvaluationArguments, adapter_scale: float | None = None) -> ClipEncoder:
+def load_encoder(model_name_or_path: str, args: EvaluationArguments, adapter_scale: float | None = None,
+                 feature_ensemble: float | None = None) -> ClipEncoder:
     """Load a CLIP / FiGCLIP / merged / adapter checkpoint through `load_model_for_inference` and wrap it;
-    `adapter_scale=α` interpolates an adapter toward its base (`modeling_figclip.set_adapter_scale`)."""
+    `adapter_scale=α` interpolates an adapter toward its base (`modeling_figclip.set_adapter_scale`),
+    `feature_ensemble=λ` reads its images out as the ensemble with its base (`modeling_figclip.set_feature_ensemble`)."""
     from ..loading import load_model_for_inference  # one loading path for every checkpoint kind
 
     device = resolve_device(args.device)
     loaded = load_model_for_inference(model_name_or_path, device=device, dtype=DTYPES[args.dtype],
-                                      adapter_scale=adapter_scale)
+                                      adapter_scale=adapter_scale, feature_ensemble=feature_ensemble)
     model, tokenizer, image_processor = loaded
     logger.info("Loaded %s (%s) on %s", model_name_or_path, type(model).__name__, device)
     return ClipEncoder(

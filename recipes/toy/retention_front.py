@@ -101,7 +101,7 @@ def best_within_goal(results: Sequence[SettingResult], gain: str = "role_swap") 
 def render_front_table(results: Sequence[SettingResult]) -> str:
     """Markdown: one row per setting, each Δ with its paired 95 % interval and sd over seeds, front membership."""
     metrics = [*GAIN_METRICS, RETENTION_METRIC]
-    head = ["option", "α", "seeds", *[f"{m} Δ" for m in metrics], "Pareto front (role / verb / attribute)", "goal"]
+    head = ["option", "α (λ for +ensemble)", "seeds", *[f"{m} Δ" for m in metrics], "Pareto front (role / verb / attribute)", "goal"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for result in results:
         several = len(result.seeds) > 1 and result.option != "base CLIP"
@@ -157,7 +157,7 @@ def plot_front(results: Sequence[SettingResult], path: str) -> str:
         axis.set_ylabel(f"{gain} Δ (points)")
         axis.set_title(f"{gain} gain vs retention")
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    figure.suptitle("Toy world retention front (means over seeds, paired 95% CI; numbers: adapter scale α)", fontsize=10)
+    figure.suptitle("Toy world retention front (means over seeds, paired 95% CI; numbers: adapter scale α, or ensemble weight λ)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

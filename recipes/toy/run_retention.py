@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Adapt without forgetting, measured: the Pareto front of fine-grained gain against web-retrieval retention in the
-toy world, for each retention option and adapter scale α.
+toy world, for each retention option, adapter scale α and feature-ensemble weight λ.
 
     python recipes/toy/run_retention.py [--runs figclip=outputs/figclip-toy-world,...]
                                         [--options distill_features,replay,...] [--seeds 0,1,2]
                                         [--adapter_scales 0.25,0.5,0.75,1] [--option_scales 1]
+                                        [--ensemble_weights 0.25,0.5,0.75] [--option_ensemble_weights none]
                                         [--output_dir outputs/figclip-toy-world-retention] [any FiGCLIP flag ...]
 
 - `--runs NAME=DIR`: earlier toy runs (what `python recipes/train_figclip.py [--seeds ...]` or `run_ablations.py`
@@ -20,8 +21,11 @@ toy world, for each retention option and adapter scale α.
   `NAME:field=value[:field=value]` overrides them for one (a sweep in one front:
   `--options distill_features:distillation_weight=3,distill_features,distill_features:distillation_weight=30`), adapted
   into its own folder.
-- α = 0 is the base CLIP exactly (tested), so it is the base's row; α = 1 of a run is the run's own evaluation.
-  Every other (run, seed, α) score is cached in `{output_dir}/scores/` under the adapter's digest.
+- `--ensemble_weights λ,...` (the `--runs`) and `--option_ensemble_weights` (the `--options`): the same adapters read
+  out as the output-space ensemble with their base (`set_feature_ensemble`: image embeddings
+  `normalize((1 − λ)·base + λ·adapted)`, no training), in rows `NAME+ensemble` whose α column holds λ.
+- α = 0 (and λ = 0) is the base CLIP exactly (tested), so it is the base's row; α = 1 of a run is the run's own
+  evaluation. Every other (run, seed, α or λ) score is cached in `{output_dir}/scores/` under the adapter's digest.
 
 Writes `{output_dir}/retention.{json,md,png}`: per setting the mean-over-seeds Δ to the base CLIP of role_swap,
 verb_replace and attribute_swap (gains) and web_R@1 (retention), each with its paired 95 % bootstrap interval and the
@@ -48,6 +52,7 @@ from toy_report import WorldScores, read_item_tables
 
 RETENTION_DIR = os.path.join(toy_demo.REPO_ROOT, "recipes", "retention")
 DEFAULT_SCALES = (0.25, 0.5, 0.75, 1.0)
+DEFAULT_ENSEMBLE_WEIGHTS = (0.25, 0.5, 0.75)
 DEFAULT_RUNS = "figclip=outputs/figclip-toy-world"
 #: Where the generic image–caption pairs are: a data location, set here to the toy world's web corpus.
 _DATA_LOCATION_FIELDS = {"generic_dataset"}
@@ -104,6 +109,13 @@ def parse_scales(text: str) -> list[float]:
     if not scales or not all(0.0 <= s <= 1.0 for s in scales):
         raise RecipeError(f"--adapter_scales needs values in [0, 1], got {text!r}")
     return scales
+
+
+def parse_weights(text: str) -> list[float]:
+    """`parse_scales` for feature-ensemble weights; "none" (or nothing): no ensemble rows."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    return parse_scales(text)
 
 
 def parse_runs(text: str | None) -> dict[str, str]:
@@ -169,7 +181,7 @@ def train_option(name: str, figclip_argv: list[str], output_dir: str, assets: di
     except RecipeError as reason:
         log(f"[retention] adapting {name}: {reason}")
     # The option's own read-outs come from this script (--option_scales), not the demo's post-hoc third row.
-    toy_demo.run_toy_demo(argv, settings=toy_demo.ToyDemoSettings(retention_adapter_scale=None), log=log)
+    toy_demo.run_toy_demo(argv, settings=toy_demo.ToyDemoSettings(retention_feature_ensemble=None), log=log)
     return run_dir
 
 
@@ -184,20 +196,27 @@ def adapter_digest(adapter_dir: str) -> str:
     return digest.hexdigest()[:16]
 
 
+ADAPTER_SCALE, FEATURE_ENSEMBLE = "adapter_scale", "feature_ensemble"
+#: How a setting's rows are named: weight-space interpolation keeps the run's name, the feature ensemble adds this.
+ENSEMBLE_SUFFIX = "+ensemble"
+
+
 def score_at_scale(adapter_dir: str, scale: float, assets: dict[str, Any], cache_dir: str, batch_size: int,
-                   text_caches: dict[str, dict], log=print) -> WorldScores:
-    """The adapter read out at `scale` on the world's benchmarks, cached on disk by (adapter digest, α, benchmarks)."""
-    key = {"format": _SCORES_FORMAT, "adapter": adapter_digest(adapter_dir), "adapter_scale": scale,
+                   text_caches: dict[str, dict], log=print, mode: str = ADAPTER_SCALE) -> WorldScores:
+    """The adapter read out at `scale` on the world's benchmarks, cached on disk by (adapter digest, read-out,
+    benchmarks). `mode`: `adapter_scale` (α, `set_adapter_scale`) or `feature_ensemble` (λ, `set_feature_ensemble`)."""
+    key = {"format": _SCORES_FORMAT, "adapter": adapter_digest(adapter_dir), mode: scale,
            "benchmarks": assets["manifest"]["digests"]["benchmarks"], "metrics": sorted(toy_demo.REPORT_METRICS)}
-    path = os.path.join(cache_dir, f"{key['adapter']}_alpha{scale:g}.json")
+    tag = "alpha" if mode == ADAPTER_SCALE else "ensemble"
+    path = os.path.join(cache_dir, f"{key['adapter']}_{tag}{scale:g}.json")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
             cached = json.load(handle)
         if cached.get("key") == key:
             return WorldScores.from_dict(cached["scores"])
-    log(f"[retention] scoring {adapter_dir} at α={scale:g}")
+    log(f"[retention] scoring {adapter_dir} at {mode}={scale:g}")
     scores = toy_demo.evaluate_on_world(adapter_dir, assets["benchmarks_dir"], batch_size, text_caches=text_caches,
-                                        adapter_scale=scale)
+                                        **{mode: scale})
     os.makedirs(cache_dir, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"key": key, "adapter_dir": os.path.abspath(adapter_dir), "scores": scores.to_dict()}, handle)
@@ -205,27 +224,33 @@ def score_at_scale(adapter_dir: str, scale: float, assets: dict[str, Any], cache
 
 
 def sweep_run(name: str, run_dir: str, scales: list[float], base: WorldScores, assets: dict[str, Any],
-              output_dir: str, batch_size: int, text_caches: dict[str, dict], log=print) -> list:
-    """The run's settings at every α > 0 (α = 1: the run's own per-seed evaluation when it kept its item tables)."""
+              output_dir: str, batch_size: int, text_caches: dict[str, dict], log=print,
+              mode: str = ADAPTER_SCALE) -> list:
+    """The run's settings at every α > 0 (α = 1: the run's own per-seed evaluation when it kept its item tables), or
+    with `mode="feature_ensemble"` at every λ in (0, 1) as `{name}+ensemble` (λ = 1 is the adapter itself, the α = 1
+    row; λ = 0 the base exactly)."""
     _, adapters = read_run(run_dir, assets)
     own = read_item_tables(run_dir)
     results = []
-    for scale in (s for s in scales if s > 0):
+    ensemble = mode == FEATURE_ENSEMBLE
+    for scale in (s for s in scales if s > 0 and not (ensemble and s == 1.0)):
         if scale == 1.0 and own is not None and set(own[1]) == set(adapters):
             runs = own[1]
         else:
             runs = {seed: score_at_scale(adapter_dir, scale, assets, os.path.join(output_dir, "scores"), batch_size,
-                                         text_caches, log=log)
+                                         text_caches, log=log, mode=mode)
                     for seed, adapter_dir in adapters.items()}
-        results.append(summarise_setting(name, scale, base, runs))
+        results.append(summarise_setting(name + ENSEMBLE_SUFFIX if ensemble else name, scale, base, runs))
     return results
 
 
 def run_retention(runs: dict[str, str], options: list[str], scales: list[float], figclip_argv: list[str],
                   output_dir: str, batch_size: int = 256, option_scales: list[float] | None = None,
+                  ensemble_weights: list[float] | None = None, option_ensemble_weights: list[float] | None = None,
                   log=print) -> dict[str, Any]:
     """Adapt the `options` (unless already there), read every run out at every α of `scales` (the options at
-    `option_scales`, default α = 1 only), and write the front."""
+    `option_scales`, default α = 1 only) and as the feature ensemble with the base at every λ of `ensemble_weights`
+    (the options at `option_ensemble_weights`, default none), and write the front."""
     settings = toy_demo.ToyDemoSettings(eval_batch_size=batch_size)
     assets = toy_demo.prepare_world_and_base(settings, log=log)
     for run_dir in runs.values():
@@ -241,6 +266,10 @@ def run_retention(runs: dict[str, str], options: list[str], scales: list[float],
     for name, run_dir in all_runs.items():
         run_scales = scales if name in runs else (option_scales or [1.0])
         results += sweep_run(name, run_dir, run_scales, base, assets, output_dir, batch_size, text_caches, log=log)
+        weights = ensemble_weights if name in runs else option_ensemble_weights
+        if weights:
+            results += sweep_run(name, run_dir, weights, base, assets, output_dir, batch_size, text_caches, log=log,
+                                 mode=FEATURE_ENSEMBLE)
     mark_pareto_fronts(results)
     best = best_within_goal(results)
     paths = write_front(results, output_dir, extra={
@@ -275,6 +304,11 @@ def main(argv: list[str] | None = None):
                         help="adapter scales α in [0, 1] of the --runs (0 is the base CLIP's row in any case)")
     parser.add_argument("--option_scales", default="1",
                         help="adapter scales α in [0, 1] at which the trained --options are read out")
+    parser.add_argument("--ensemble_weights", default=",".join(f"{s:g}" for s in DEFAULT_ENSEMBLE_WEIGHTS),
+                        help="feature-ensemble weights λ in [0, 1] of the --runs (set_feature_ensemble; rows "
+                             "NAME+ensemble); none: no ensemble rows")
+    parser.add_argument("--option_ensemble_weights", default="none",
+                        help="feature-ensemble weights λ at which the trained --options are read out; none: none")
     parser.add_argument("--output_dir", default="outputs/figclip-toy-world-retention")
     parser.add_argument("--eval_batch_size", type=int, default=256)
     parser.add_argument("--seeds", default=None, help="adaptation seeds of the --options, e.g. 0,1,2")
@@ -288,7 +322,9 @@ def main(argv: list[str] | None = None):
             option_overrides(name)  # unknown names fail before anything runs
         runs = parse_runs(args.runs if args.runs is not None else default_runs())
         return run_retention(runs, options, parse_scales(args.adapter_scales), figclip_argv, args.output_dir,
-                             args.eval_batch_size, option_scales=parse_scales(args.option_scales))
+                             args.eval_batch_size, option_scales=parse_scales(args.option_scales),
+                             ensemble_weights=parse_weights(args.ensemble_weights),
+                             option_ensemble_weights=parse_weights(args.option_ensemble_weights))
     except (RecipeError, TrainingSetupError) as error:
         sys.exit(f"error: {error}")
 

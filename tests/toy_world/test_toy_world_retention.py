@@ -67,11 +67,17 @@ def fake_world(monkeypatch, tmp_path):
     """The toy demo's world, base and evaluator replaced by synthetic scores; returns the evaluator's calls."""
     calls = []
 
-    def evaluate_on_world(adapter_dir, benchmarks_dir, batch_size, keys=None, text_caches=None, adapter_scale=None):
+    def evaluate_on_world(adapter_dir, benchmarks_dir, batch_size, keys=None, text_caches=None, adapter_scale=None,
+                          feature_ensemble=None):
         run_dir, seed_dir = os.path.split(os.path.normpath(adapter_dir))
-        calls.append((os.path.basename(run_dir), seed_dir, adapter_scale))
         gains = FIGCLIP if os.path.basename(run_dir) == "figclip" else REPLAY
-        return moved(gains[int(seed_dir.removeprefix("seed_"))], adapter_scale)
+        seed_gains = gains[int(seed_dir.removeprefix("seed_"))]
+        if feature_ensemble is not None:  # synthetic: the ensemble keeps role gains linearly, web losses squared
+            calls.append((os.path.basename(run_dir), seed_dir, "ensemble", feature_ensemble))
+            lam = feature_ensemble
+            return scores({k: BASE[k] + (lam * lam if k == "web_R@1" else lam) * seed_gains.get(k, 0.0) for k in BASE})
+        calls.append((os.path.basename(run_dir), seed_dir, adapter_scale))
+        return moved(seed_gains, adapter_scale)
 
     monkeypatch.setattr(run_retention.toy_demo, "prepare_world_and_base", lambda settings, log=print: ASSETS)
     monkeypatch.setattr(run_retention.toy_demo, "evaluate_base_cached", lambda *a, **k: scores(BASE))
@@ -114,6 +120,30 @@ def test_front_table_goal_and_cache_from_synthetic_runs(fake_world, tmp_path):
     fake_world.clear()
     again = run_retention.run_retention(**kwargs)  # every α < 1 score is read back from {output_dir}/scores
     assert fake_world == [] and [r.delta for r in again["results"]] == [r.delta for r in outcome["results"]]
+
+
+def test_feature_ensemble_rows_are_named_scored_and_cached_apart_from_alpha(fake_world, tmp_path):
+    figclip_dir = write_run(str(tmp_path / "figclip"), FIGCLIP)
+    kwargs = dict(runs={"figclip": figclip_dir}, options=["replay"], scales=[0.5, 1.0], figclip_argv=[],
+                  output_dir=str(tmp_path / "front"), ensemble_weights=[0.5, 1.0], option_ensemble_weights=[0.5],
+                  log=lambda message: None)
+    outcome = run_retention.run_retention(**kwargs)
+    by_name = {r.name: r for r in outcome["results"]}
+    # λ = 1 is the adapter itself (the α = 1 row), so it is not scored again.
+    assert list(by_name) == ["base CLIP α=0", "figclip α=0.5", "figclip α=1", "figclip+ensemble α=0.5", "replay α=1",
+                             "replay+ensemble α=0.5"]
+    assert sorted(c for c in fake_world if "ensemble" in c) == sorted(
+        (run, f"seed_{s}", "ensemble", 0.5) for run in ("figclip", "replay") for s in range(3))
+    # Same value, other read-out: α = 0.5 and λ = 0.5 are scored and cached separately.
+    assert by_name["figclip α=0.5"].delta["web_R@1"] == -6.0
+    assert by_name["figclip+ensemble α=0.5"].delta == {"role_swap": 12.0, "verb_replace": 4.0,
+                                                        "attribute_swap": -4.0, "web_R@1": -3.0}
+    names = sorted(os.listdir(tmp_path / "front" / "scores"))
+    assert sum("_ensemble0.5" in n for n in names) == 6 and sum("_alpha0.5" in n for n in names) == 3
+    fake_world.clear()
+    again = run_retention.run_retention(**kwargs)
+    assert fake_world == [] and [r.delta for r in again["results"]] == [r.delta for r in outcome["results"]]
+    assert run_retention.parse_weights("none") == [] and run_retention.parse_weights("0.75,0.25") == [0.25, 0.75]
 
 
 def test_a_run_of_another_world_or_base_is_refused(fake_world, tmp_path):

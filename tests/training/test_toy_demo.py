@@ -55,8 +55,8 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
     assert set(saved) == {"base", "figclip", "figclip_retention", "settings", "seeds", "per_seed", "per_seed_retention",
                           "seed_spread", "ci95"}
     assert saved["base"] == report["base"]
-    # The third row: the same adapters read out at the post-hoc retention scale, with the same keys and intervals.
-    assert saved["settings"]["retention"]["adapter_scale"] == mini_settings.retention_adapter_scale == 0.25
+    # The third row: the same adapters read out as the ensemble with their base, with the same keys and intervals.
+    assert saved["settings"]["retention"]["feature_ensemble"] == mini_settings.retention_feature_ensemble == 0.25
     for block in ("figclip_retention", "figclip_retention_minus_base"):
         assert set(saved["ci95"][block]) == set(REPORT_METRICS)
     for model in ("base", "figclip", "figclip_retention"):
@@ -81,7 +81,7 @@ def test_default_demo_writes_the_report_the_issue_asks_for(mini_settings, tmp_pa
         assert os.path.isfile(os.path.join(output_dir, name)), name
     with open(os.path.join(output_dir, "report.md"), encoding="utf-8") as handle:
         lines = handle.read().splitlines()
-    assert "FiGCLIP retention (α = 0.25, post hoc)" in lines[0] and "Δ retention − base" in lines[0]
+    assert "FiGCLIP retention (ensemble with the base, λ = 0.25)" in lines[0] and "Δ retention − base" in lines[0]
     row = lines[2]
     low, high = saved["ci95"]["figclip_minus_base"]["role_swap"]
     assert row.startswith("| role_swap |") and f"[{low:+.1f}, {high:+.1f}]" in row
