@@ -9,6 +9,11 @@ One task:
 Several models x tasks, with a markdown table and a bar chart (base CLIP vs FiGCLIP side by side):
     python recipes/evaluate_figclip.py --suite recipes/eval/suite.yaml
 
+The retention trade-off of a FiGCLIP adapter (every adapter scale α and feature-ensemble weight λ in one run, frames
+encoded once per read-out, texts once; tradeoff.{json,md,png} in --output_dir):
+    python recipes/evaluate_figclip.py --config recipes/eval/msrvtt.yaml --model outputs/figclip-b32 \
+        --adapter_scales 0,0.25,0.5,0.75,1 --feature_ensembles 0.25,0.5 --output_dir results/msrvtt_tradeoff
+
 Tasks: sugarcrepe, aro_vg_relation, aro_vg_attribution, aro_coco_order, aro_flickr_order, msrvtt, video_retrieval,
 ucf101, hmdb51, k600, vidsitu_verbs, extract_features. `--help` lists every option; `recipes/eval/*.yaml` has
 one example per task. Every metric comes with a 95 % bootstrap confidence interval (`--bootstrap_resamples`, 0 to
@@ -32,6 +37,7 @@ from modeling_figclip.cli_utils import error_line
 from modeling_figclip.evaluation.cli import parse_args
 from modeling_figclip.evaluation.runner import evaluate
 from modeling_figclip.evaluation.suite import run_suite
+from modeling_figclip.evaluation.tradeoff import evaluate_tradeoff
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -41,8 +47,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if not args.suite:
         args.validate_single_run()
     args.check_machine()  # before any model is loaded: a late failure would lose the evaluation
+    if args.suite and (args.adapter_scales or args.feature_ensembles):
+        raise ValueError("--adapter_scales / --feature_ensembles evaluate one adapter on one --task, not a --suite.")
     if args.suite:
         summary = run_suite(args.suite, args)
+        print(summary["markdown"])
+        return summary
+    if args.adapter_scales or args.feature_ensembles:
+        summary = evaluate_tradeoff(args)
         print(summary["markdown"])
         return summary
     result = evaluate(args).to_dict()

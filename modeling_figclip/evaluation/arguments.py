@@ -54,6 +54,17 @@ class EvaluationArguments:
         },
     )
 
+    adapter_scales: str | None = field(
+        default=None,
+        metadata={"help": "FiGCLIP adapters: evaluate the task at every adapter scale α, e.g. 0,0.25,0.5,0.75,1 "
+                          "(set_adapter_scale; 0 = the base, 1 = as trained) in one run; writes tradeoff.{json,md,png} "
+                          "to --output_dir."},
+    )
+    feature_ensembles: str | None = field(
+        default=None,
+        metadata={"help": "FiGCLIP adapters: also evaluate at every feature-ensemble weight λ, e.g. 0.25,0.5 "
+                          "(set_feature_ensemble: images read out as normalize((1 − λ)·base + λ·adapted))."},
+    )
     batch_size: int = field(default=64, metadata={"help": "Images or texts per forward pass (videos: frames)."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader workers that decode images/videos."})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda, cuda:1 ... (default: cuda if available)."})

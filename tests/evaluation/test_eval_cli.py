@@ -492,3 +492,44 @@ def test_command_line_entry_point(world, tmp_path):
         check=False,
     )
     assert bad.returncode == 2 and "visual_genome_relation.json: file not found" in bad.stderr
+
+
+def test_adapter_scales_and_feature_ensembles_in_one_run(main, world, tmp_path):
+    """`--adapter_scales` / `--feature_ensembles`: one adapter at every read-out, each equal to loading it that way;
+    α = 0 and λ = 0 are the base CLIP; texts are encoded once for all read-outs; tradeoff.{json,md,png} written."""
+    from modeling_figclip import FigClipModel, add_figclip_adapters, save_figclip_adapters
+
+    peft_model = add_figclip_adapters(FigClipModel.from_pretrained(world["clip"]), r=4)
+    with torch.no_grad():  # LoRA B starts at zero; make the adapter change the vision tower
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5)
+    adapter_dir = str(tmp_path / "adapter")
+    save_figclip_adapters(peft_model, adapter_dir)
+    data = ["--task", "msrvtt", "--data_dir", os.path.join(world["root"], "msrvtt")]
+    out = tmp_path / "tradeoff"
+    summary = main(["--model", adapter_dir, *data, "--adapter_scales", "1,0,0.5", "--feature_ensembles", "0.5",
+                    "--output_dir", str(out), *QUIET])
+    labels = [entry["label"] for entry in summary["read_outs"]]
+    assert labels == ["α = 0", "α = 0.5", "α = 1", "ensemble λ = 0.5"]
+    metrics = {entry["label"]: entry["result"]["metrics"] for entry in summary["read_outs"]}
+
+    def alone(**read_out):
+        args = EvaluationArguments(model=adapter_dir, task=data[1], data_dir=data[3], show_progress=False)
+        return run_task(args.task, load_encoder(adapter_dir, args, **read_out), args, adapter_dir).metrics
+
+    base = run(main, world, tmp_path, "--model", world["clip"], *data)["metrics"]
+    assert metrics["α = 0"] == pytest.approx(base)
+    assert metrics["α = 0.5"] == pytest.approx(alone(adapter_scale=0.5))
+    assert metrics["α = 1"] == pytest.approx(alone())
+    assert metrics["ensemble λ = 0.5"] == pytest.approx(alone(feature_ensemble=0.5))
+    assert metrics["α = 1"] != metrics["α = 0"]  # the adapter moved the scores
+    saved = read_json(str(out / "tradeoff.json"))
+    assert [entry["result"]["settings"]["read_out"] for entry in saved["read_outs"]] == [
+        {"adapter_scale": 0.0}, {"adapter_scale": 0.5}, {"adapter_scale": 1.0}, {"feature_ensemble": 0.5}]
+    assert "| ensemble λ = 0.5 |" in (out / "tradeoff.md").read_text() and (out / "tradeoff.png").stat().st_size > 0
+
+    with pytest.raises(ValueError, match="need a FiGCLIP adapter"):
+        main(["--model", world["clip"], *data, "--adapter_scales", "0,1", "--output_dir", str(out), *QUIET])
+    with pytest.raises(ValueError, match=r"needs values in \[0, 1\]"):
+        main(["--model", adapter_dir, *data, "--adapter_scales", "0,2", "--output_dir", str(out), *QUIET])
