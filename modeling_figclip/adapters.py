@@ -195,12 +195,35 @@ def load_figclip_adapters(base_model: FigClipModel, adapter_path: str, is_traina
     return PeftModel.from_pretrained(base_model, adapter_path, is_trainable=is_trainable, **kwargs)
 
 
+def _in_unit_interval(value: float, name: str, ends: str) -> float:
+    """`value` as a float, or a `ValueError` naming `name` (and what its ends mean) when it is outside [0, 1]."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1] ({ends}); got {value}.")
+    return number
+
+
 def check_adapter_scale(adapter_scale: float) -> float:
     """`adapter_scale` as a float, or a `ValueError` when it is outside [0, 1]."""
-    value = float(adapter_scale)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"adapter_scale must be in [0, 1] (0: the base model, 1: the adapter as trained); got {adapter_scale}.")
-    return value
+    return _in_unit_interval(adapter_scale, "adapter_scale", "0: the base model, 1: the adapter as trained")
+
+
+def _figclip_of(model: PeftModel | FigClipModel) -> FigClipModel:
+    """The `FigClipModel` itself, whether `model` is it or the `PeftModel` wrapping it."""
+    return model.get_base_model() if isinstance(model, PeftModel) else model
+
+
+def _unmerged_lora_layers(model: torch.nn.Module, vision_only: bool, missing_hint: str, merged_hint: str) -> list[LoraLayer]:
+    """The model's LoRA layers (with `vision_only`, those of the vision tower: the text tower's, in the tuned-text
+    ablation, are left alone); a `ValueError` when there are none or they are merged, ending in the caller's hint."""
+    layers = [module for name, module in model.named_modules()
+              if isinstance(module, LoraLayer) and (not vision_only or "vision_model" in name)]
+    if not layers:
+        kind = "vision LoRA adapter" if vision_only else "LoRA adapter"
+        raise ValueError(f"{type(model).__name__} holds no {kind}{missing_hint}")
+    if any(layer.merged for layer in layers):
+        raise ValueError(f"The adapter is merged into the weights; {merged_hint}")
+    return layers
 
 
 def set_adapter_scale(model: PeftModel | FigClipModel, adapter_scale: float) -> None:
@@ -215,32 +238,26 @@ def set_adapter_scale(model: PeftModel | FigClipModel, adapter_scale: float) -> 
     `ValueError` for a model without (unmerged) LoRA layers: a merged model's deltas are already fixed.
     """
     adapter_scale = check_adapter_scale(adapter_scale)
-    layers = [module for module in model.modules() if isinstance(module, LoraLayer)]
-    if not layers:
-        raise ValueError(
-            f"{type(model).__name__} holds no LoRA adapter to scale; load the adapter (not a merged checkpoint) with "
-            "FigClipModel.from_pretrained(adapter_dir, adapter_scale=...)."
-        )
-    if any(layer.merged for layer in layers):
-        raise ValueError("The adapter is merged into the weights; set its scale before merging (merge_figclip_adapters).")
+    layers = _unmerged_lora_layers(
+        model, vision_only=False,
+        missing_hint=" to scale; load the adapter (not a merged checkpoint) with "
+                     "FigClipModel.from_pretrained(adapter_dir, adapter_scale=...).",
+        merged_hint="set its scale before merging (merge_figclip_adapters).",
+    )  # fmt: skip
     for layer in layers:
         for adapter in layer.active_adapters:
             layer.set_scale(adapter, adapter_scale)
-    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
-    figclip.config.vc_interpolation = adapter_scale
+    _figclip_of(model).config.vc_interpolation = adapter_scale
 
 
 def _vision_lora_layers(model: torch.nn.Module) -> list[LoraLayer]:
-    """The unmerged LoRA layers of the vision tower (the text tower's, in the tuned-text ablation, are left alone)."""
-    layers = [module for name, module in model.named_modules() if isinstance(module, LoraLayer) and "vision_model" in name]
-    if not layers:
-        raise ValueError(
-            f"{type(model).__name__} holds no vision LoRA adapter; load the adapter (not a merged checkpoint), e.g. "
-            "FigClipModel.from_pretrained(adapter_dir, feature_ensemble=...)."
-        )
-    if any(layer.merged for layer in layers):
-        raise ValueError("The adapter is merged into the weights; the base's features need it unmerged.")
-    return layers
+    """The unmerged LoRA layers of the vision tower, which the feature ensemble switches off for the base's pass."""
+    return _unmerged_lora_layers(
+        model, vision_only=True,
+        missing_hint="; load the adapter (not a merged checkpoint), e.g. "
+                     "FigClipModel.from_pretrained(adapter_dir, feature_ensemble=...).",
+        merged_hint="the base's features need it unmerged.",
+    )  # fmt: skip
 
 
 @contextmanager
@@ -265,12 +282,9 @@ def set_feature_ensemble(model: PeftModel | FigClipModel, weight: float) -> None
     the module docstring). λ = 1 is the adapted model, λ = 0 the base model exactly. VC-level embeddings are computed
     from the ensembled frame embeddings. Inference only (a model in training mode refuses it). Raises `ValueError` for
     a model without unmerged vision LoRA layers."""
-    value = float(weight)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"feature_ensemble must be in [0, 1] (0: the base model, 1: the adapted model); got {weight}.")
+    value = _in_unit_interval(weight, "feature_ensemble", "0: the base model, 1: the adapted model")
     _vision_lora_layers(model)
-    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
-    figclip.config.feature_ensemble = value
+    _figclip_of(model).config.feature_ensemble = value
 
 
 @torch.no_grad()
@@ -295,7 +309,7 @@ def merge_figclip_adapters(model: PeftModel | FigClipModel, adapter_scale: float
     merged the same way. `adapter_scale=α` first scales the learned change (`set_adapter_scale`); the merged model
     keeps `config.vc_interpolation = α`, so it saves and reloads as the interpolated model.
     """
-    figclip = model.get_base_model() if isinstance(model, PeftModel) else model
+    figclip = _figclip_of(model)
     if getattr(figclip.config, "feature_ensemble", 1.0) != 1.0:
         raise ValueError(
             f"feature_ensemble={figclip.config.feature_ensemble} needs the base's features, which merging loses; "

@@ -55,3 +55,36 @@ def make_batch(tokenizer, batch: int = 3, events: int = 5, frames: int = 4, seed
         inputs["negative_input_ids"] = encoded_negatives.input_ids.view(batch, events, 2, -1)
         inputs["negative_attention_mask"] = encoded_negatives.attention_mask.view(batch, events, 2, -1)
     return inputs
+
+
+def moved_adapter(base: FigClipModel, seed: int = 0):
+    """Adapters (r=4) on a copy of `base` whose LoRA and contextualiser moved away from their initialisation, in eval
+    mode: a stand-in for a trained FiGCLIP adapter."""
+    import copy
+
+    from modeling_figclip import add_figclip_adapters
+
+    peft_model = add_figclip_adapters(copy.deepcopy(base), r=4)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in peft_model.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+    return peft_model.eval()
+
+
+def saved_clip_and_adapter(root, tokenizer):
+    """A tiny CLIP checkpoint (`root/clip`: weights, tokenizer, 32-px image processor) and a `moved_adapter` on it
+    saved as a FiGCLIP adapter (`root/adapter`); returns `(clip_dir, adapter_dir, base, adapted)`."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    from modeling_figclip import save_figclip_adapters
+
+    clip_dir, adapter_dir = root / "clip", root / "adapter"
+    CLIPModel(CLIPConfig(**tiny_clip_config_dict(tokenizer))).save_pretrained(clip_dir)
+    tokenizer.save_pretrained(clip_dir)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(clip_dir)
+    base = FigClipModel.from_pretrained(clip_dir).eval()
+    adapted = moved_adapter(base)
+    save_figclip_adapters(adapted, str(adapter_dir))
+    return clip_dir, adapter_dir, base, adapted

@@ -5,32 +5,17 @@ import copy
 
 import pytest
 import torch
-from transformers import CLIPConfig, CLIPModel
 
-from figclip_test_utils import make_batch, make_model
+from figclip_test_utils import make_batch, make_model, moved_adapter, saved_clip_and_adapter
 from modeling_figclip import (
     FigClipModel,
-    add_figclip_adapters,
     merge_figclip_adapters,
-    save_figclip_adapters,
     set_adapter_scale,
     to_clip_model,
 )
 from modeling_figclip.loading import load_model_for_inference
-from modeling_figclip.testing_utils import tiny_clip_config_dict
 
 VIDEO_FIELDS = ("frame_embeds", "clip_event_embeds", "clip_video_embeds", "vc_event_embeds", "vc_video_embeds")
-
-
-def _moved_adapter(base: FigClipModel, seed: int = 0):
-    """An adapter on a copy of `base` whose LoRA and contextualiser moved away from their initialisation."""
-    peft_model = add_figclip_adapters(copy.deepcopy(base), r=4)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in peft_model.parameters():
-            if parameter.requires_grad:
-                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
-    return peft_model.eval()
 
 
 @torch.no_grad()
@@ -41,7 +26,7 @@ def _video(model, pixels):
 @pytest.fixture()
 def base_adapter_pixels(tokenizer):
     base = make_model(seed=3)
-    return base, _moved_adapter(base), make_batch(tokenizer)["pixel_values_videos"]
+    return base, moved_adapter(base), make_batch(tokenizer)["pixel_values_videos"]
 
 
 def test_scale_zero_is_the_base_model_exactly(base_adapter_pixels):
@@ -84,15 +69,7 @@ def test_intermediate_scale_interpolates_lora_weights_and_vc_outputs(base_adapte
 
 
 def test_loading_and_merging_take_the_scale(tmp_path, tokenizer):
-    clip_dir, adapter_dir = tmp_path / "clip", tmp_path / "adapter"
-    CLIPModel(CLIPConfig(**tiny_clip_config_dict(tokenizer))).save_pretrained(clip_dir)
-    tokenizer.save_pretrained(clip_dir)
-    from transformers import CLIPImageProcessor
-
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(clip_dir)
-    base = FigClipModel.from_pretrained(clip_dir).eval()
-    adapted = _moved_adapter(base)
-    save_figclip_adapters(adapted, str(adapter_dir))
+    clip_dir, adapter_dir, base, adapted = saved_clip_and_adapter(tmp_path, tokenizer)
     pixels = make_batch(tokenizer)["pixel_values_videos"]
     base_video, trained_video = _video(base, pixels), _video(adapted, pixels)
 

@@ -2,36 +2,19 @@
 λ = 0 the base model exactly, and in between every image embedding is the normalised mix of the two models'
 normalised embeddings; inference only, and impossible on merged weights."""
 
-import copy
-
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
-from figclip_test_utils import make_batch, make_model
+from figclip_test_utils import make_batch, make_model, moved_adapter, saved_clip_and_adapter
 from modeling_figclip import (
     FigClipModel,
-    add_figclip_adapters,
     merge_figclip_adapters,
-    save_figclip_adapters,
     set_feature_ensemble,
     vision_adapters_off,
 )
 from modeling_figclip.loading import load_model_for_inference
-from modeling_figclip.testing_utils import tiny_clip_config_dict
 from modeling_figclip.utils import to_embedding_tensor
-
-
-def _moved_adapter(base: FigClipModel, seed: int = 0):
-    """An adapter on a copy of `base` whose LoRA and contextualiser moved away from their initialisation."""
-    peft_model = add_figclip_adapters(copy.deepcopy(base), r=4)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in peft_model.parameters():
-            if parameter.requires_grad:
-                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
-    return peft_model.eval()
 
 
 @torch.no_grad()
@@ -43,7 +26,7 @@ def _image_embeds(model, pixels) -> torch.Tensor:
 def base_adapter_pixels(tokenizer):
     base = make_model(seed=3).eval()
     frames = make_batch(tokenizer)["pixel_values_videos"]
-    return base, _moved_adapter(base), frames.flatten(0, 2)
+    return base, moved_adapter(base), frames.flatten(0, 2)
 
 
 def test_weight_one_is_the_adapted_model_and_zero_the_base_exactly(base_adapter_pixels):
@@ -94,13 +77,7 @@ def test_adapters_off_restores_every_scaling_and_keeps_gradients(base_adapter_pi
 
 
 def test_loading_takes_the_weight_and_keeps_the_adapter_unmerged(tmp_path, tokenizer):
-    clip_dir, adapter_dir = tmp_path / "clip", tmp_path / "adapter"
-    CLIPModel(CLIPConfig(**tiny_clip_config_dict(tokenizer))).save_pretrained(clip_dir)
-    tokenizer.save_pretrained(clip_dir)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(clip_dir)
-    base = FigClipModel.from_pretrained(clip_dir).eval()
-    adapted = _moved_adapter(base)
-    save_figclip_adapters(adapted, str(adapter_dir))
+    clip_dir, adapter_dir, base, adapted = saved_clip_and_adapter(tmp_path, tokenizer)
     pixels = make_batch(tokenizer)["pixel_values_videos"].flatten(0, 2)
     expected = F.normalize(0.5 * F.normalize(_image_embeds(base, pixels), dim=-1)
                            + 0.5 * F.normalize(_image_embeds(adapted, pixels), dim=-1), dim=-1)
@@ -129,4 +106,4 @@ def test_errors_name_the_problem(base_adapter_pixels):
     with pytest.raises(ValueError, match="inference setting"):
         adapted.get_image_features(pixel_values=pixels)
     with pytest.raises(ValueError, match="not a merged checkpoint"):
-        set_feature_ensemble(merge_figclip_adapters(_moved_adapter(base)), 0.5)
+        set_feature_ensemble(merge_figclip_adapters(moved_adapter(base)), 0.5)
