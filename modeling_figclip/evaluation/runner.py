@@ -32,12 +32,16 @@ def load_encoder(model_name_or_path: str, args: EvaluationArguments, adapter_sca
     device = resolve_device(args.device)
     loaded = load_model_for_inference(model_name_or_path, device=device, dtype=DTYPES[args.dtype],
                                       adapter_scale=adapter_scale, feature_ensemble=feature_ensemble)
-    model, tokenizer, image_processor = loaded
-    logger.info("Loaded %s (%s) on %s", model_name_or_path, type(model).__name__, device)
+    logger.info("Loaded %s (%s) on %s", model_name_or_path, type(loaded.model).__name__, device)
+    return encoder_for(loaded, args, device)
+
+
+def encoder_for(loaded, args: EvaluationArguments, device: str) -> ClipEncoder:
+    """A `ClipEncoder` around a `LoadedModel` with the batching, workers, progress and skipping that `args` set."""
     return ClipEncoder(
-        model,
-        tokenizer,
-        image_processor,
+        loaded.model,
+        loaded.tokenizer,
+        loaded.image_processor,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         device=device,

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arguments import EvaluationArguments
-from .encoders import ClipEncoder
 from .report import format_with_interval
 from .results import EvalResult
-from .runner import DTYPES, resolve_device, run_task
+from .runner import DTYPES, encoder_for, resolve_device, run_task
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +87,7 @@ def evaluate_tradeoff(args: EvaluationArguments, **injected: Any) -> dict[str, A
     if loaded.kind != "figclip-adapter":
         raise ValueError(f"--adapter_scales / --feature_ensembles need a FiGCLIP adapter; {args.model} is a "
                          f"{loaded.kind} checkpoint (nothing to scale).")
-    encoder = ClipEncoder(loaded.model, loaded.tokenizer, loaded.image_processor, batch_size=args.batch_size,
-                          num_workers=args.num_workers, device=device, show_progress=args.show_progress,
-                          skip_failures=args.skip_missing)
+    encoder = encoder_for(loaded, args, device)
     text_caches: dict[str, dict] = {}
     results: list[tuple[ReadOut, EvalResult]] = []
     for read_out in settings:

@@ -44,6 +44,7 @@ import sys
 from typing import Any
 
 from modeling_figclip.cli_utils import RecipeError
+from modeling_figclip.evaluation.tradeoff import ADAPTER_SCALE, FEATURE_ENSEMBLE, parse_values  # shared with the CLI
 from modeling_figclip.training import TrainingSetupError
 
 import toy_demo  # beside this script
@@ -100,22 +101,22 @@ def option_overrides(spec: str) -> list[str]:
     return [*toy_demo.recipe_overrides(path, f"Retention option {name}", not_method=_DATA_LOCATION_FIELDS), *extra]
 
 
-def parse_scales(text: str) -> list[float]:
-    """`"0.25,0.5,1"` -> `[0.25, 0.5, 1.0]` (distinct values in [0, 1], sorted)."""
+def parse_scales(text: str, flag: str = "--adapter_scales") -> list[float]:
+    """`"0.25,0.5,1"` -> `[0.25, 0.5, 1.0]` (distinct values in [0, 1], sorted, at least one); errors name `flag`."""
     try:
-        scales = sorted({float(part) for part in text.split(",") if part.strip()})
+        scales = parse_values(text, flag)
     except ValueError as error:
-        raise RecipeError(f"--adapter_scales must be comma-separated numbers, got {text!r}") from error
-    if not scales or not all(0.0 <= s <= 1.0 for s in scales):
-        raise RecipeError(f"--adapter_scales needs values in [0, 1], got {text!r}")
+        raise RecipeError(str(error)) from error
+    if not scales:
+        raise RecipeError(f"{flag} needs values in [0, 1], got {text!r}")
     return scales
 
 
-def parse_weights(text: str) -> list[float]:
+def parse_weights(text: str, flag: str = "--ensemble_weights") -> list[float]:
     """`parse_scales` for feature-ensemble weights; "none" (or nothing): no ensemble rows."""
     if text.strip().lower() in ("", "none"):
         return []
-    return parse_scales(text)
+    return parse_scales(text, flag)
 
 
 def parse_runs(text: str | None) -> dict[str, str]:
@@ -196,7 +197,6 @@ def adapter_digest(adapter_dir: str) -> str:
     return digest.hexdigest()[:16]
 
 
-ADAPTER_SCALE, FEATURE_ENSEMBLE = "adapter_scale", "feature_ensemble"
 #: How a setting's rows are named: weight-space interpolation keeps the run's name, the feature ensemble adds this.
 ENSEMBLE_SUFFIX = "+ensemble"
 
@@ -322,9 +322,10 @@ def main(argv: list[str] | None = None):
             option_overrides(name)  # unknown names fail before anything runs
         runs = parse_runs(args.runs if args.runs is not None else default_runs())
         return run_retention(runs, options, parse_scales(args.adapter_scales), figclip_argv, args.output_dir,
-                             args.eval_batch_size, option_scales=parse_scales(args.option_scales),
+                             args.eval_batch_size, option_scales=parse_scales(args.option_scales, "--option_scales"),
                              ensemble_weights=parse_weights(args.ensemble_weights),
-                             option_ensemble_weights=parse_weights(args.option_ensemble_weights))
+                             option_ensemble_weights=parse_weights(args.option_ensemble_weights,
+                                                                   "--option_ensemble_weights"))
     except (RecipeError, TrainingSetupError) as error:
         sys.exit(f"error: {error}")
 
